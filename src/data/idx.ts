@@ -1,0 +1,184 @@
+// IDX: the MNIST file format. Header = 0x00 0x00 <dtype> <ndims>, then ndims big-endian
+// uint32 dims, then the elements in big-endian order. Files are often gzipped.
+import { readFileSync } from 'node:fs';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { writeFileAtomic } from './atomic.js';
+
+export type IdxDType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
+export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
+
+export interface IdxArray {
+  dtype: IdxDType;
+  shape: number[];
+  data: IdxData;
+}
+
+interface DTypeInfo {
+  code: number;
+  name: IdxDType;
+  size: number;
+}
+
+const DTYPES: DTypeInfo[] = [
+  { code: 0x08, name: 'uint8', size: 1 },
+  { code: 0x09, name: 'int8', size: 1 },
+  { code: 0x0b, name: 'int16', size: 2 },
+  { code: 0x0c, name: 'int32', size: 4 },
+  { code: 0x0d, name: 'float32', size: 4 },
+  { code: 0x0e, name: 'float64', size: 8 },
+];
+
+// More dims than this is certainly not an IDX file; it keeps garbage from reading huge headers.
+const MAX_DIMS = 16;
+
+/** Read an IDX file (plain or gzip, detected by content rather than by name). */
+export function readIdx(path: string): IdxArray {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new Error(`${path}: cannot read: ${(e as Error).message}`);
+  }
+  return parseIdx(bytes, path);
+}
+
+/** Parse IDX bytes; `name` is used in error messages (normally the file path). */
+export function parseIdx(bytes: Uint8Array, name = '<idx>'): IdxArray {
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    try {
+      bytes = gunzipSync(bytes);
+    } catch (e) {
+      throw new Error(`${name}: corrupt gzip data: ${(e as Error).message}`);
+    }
+  }
+  if (bytes.length < 4) {
+    throw new Error(`${name}: truncated: file has ${bytes.length} bytes, too short for the 4-byte IDX magic`);
+  }
+  if (bytes[0] !== 0 || bytes[1] !== 0) {
+    throw new Error(`${name}: not an IDX file: bad magic ${hex(bytes.subarray(0, 4))} (expected 00 00 <dtype> <ndims>)`);
+  }
+  const info = DTYPES.find((d) => d.code === bytes[2]);
+  if (!info) {
+    throw new Error(`${name}: not an IDX file: unknown dtype byte 0x${bytes[2]!.toString(16).padStart(2, '0')}`);
+  }
+  const ndims = bytes[3]!;
+  if (ndims === 0 || ndims > MAX_DIMS) {
+    throw new Error(`${name}: not an IDX file: implausible number of dimensions ${ndims}`);
+  }
+  const headerLen = 4 + 4 * ndims;
+  if (bytes.length < headerLen) {
+    throw new Error(`${name}: truncated: header needs ${headerLen} bytes for ${ndims} dims but file has ${bytes.length}`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const shape: number[] = [];
+  for (let i = 0; i < ndims; i++) shape.push(view.getUint32(4 + 4 * i, false));
+  const count = shape.reduce((a, b) => a * b, 1);
+  const dataLen = count * info.size;
+  const have = bytes.length - headerLen;
+  if (have !== dataLen) {
+    const what = have < dataLen ? 'truncated' : 'trailing bytes';
+    throw new Error(
+      `${name}: ${what}: header says ${shape.join('x')} ${info.name} (${dataLen} bytes) but file has ${have}`,
+    );
+  }
+  return { dtype: info.name, shape, data: decode(view, headerLen, count, info) };
+}
+
+function decode(view: DataView, off: number, count: number, info: DTypeInfo): IdxData {
+  const src = new Uint8Array(view.buffer, view.byteOffset + off, count * info.size);
+  switch (info.name) {
+    case 'uint8':
+      return new Uint8Array(src); // copy: never alias a caller's (or gunzip's pooled) buffer
+    case 'int8':
+      return new Int8Array(src.slice().buffer);
+    case 'int16': {
+      const out = new Int16Array(count);
+      for (let i = 0; i < count; i++) out[i] = view.getInt16(off + 2 * i, false);
+      return out;
+    }
+    case 'int32': {
+      const out = new Int32Array(count);
+      for (let i = 0; i < count; i++) out[i] = view.getInt32(off + 4 * i, false);
+      return out;
+    }
+    case 'float32': {
+      const out = new Float32Array(count);
+      for (let i = 0; i < count; i++) out[i] = view.getFloat32(off + 4 * i, false);
+      return out;
+    }
+    case 'float64': {
+      const out = new Float64Array(count);
+      for (let i = 0; i < count; i++) out[i] = view.getFloat64(off + 8 * i, false);
+      return out;
+    }
+  }
+}
+
+function dtypeOf(data: IdxData): DTypeInfo {
+  const name: IdxDType =
+    data instanceof Uint8Array
+      ? 'uint8'
+      : data instanceof Int8Array
+        ? 'int8'
+        : data instanceof Int16Array
+          ? 'int16'
+          : data instanceof Int32Array
+            ? 'int32'
+            : data instanceof Float32Array
+              ? 'float32'
+              : 'float64';
+  return DTYPES.find((d) => d.name === name)!;
+}
+
+/** Encode an array as IDX bytes (the dtype follows the typed array's type). */
+export function encodeIdx(arr: { shape: number[]; data: IdxData }): Uint8Array {
+  const info = dtypeOf(arr.data);
+  const count = arr.shape.reduce((a, b) => a * b, 1);
+  if (count !== arr.data.length) {
+    throw new Error(`encodeIdx: shape ${arr.shape.join('x')} has ${count} elements but data has ${arr.data.length}`);
+  }
+  if (arr.shape.length === 0 || arr.shape.length > MAX_DIMS) {
+    throw new Error(`encodeIdx: IDX needs 1..${MAX_DIMS} dims, got ${arr.shape.length}`);
+  }
+  const headerLen = 4 + 4 * arr.shape.length;
+  const out = new Uint8Array(headerLen + count * info.size);
+  const view = new DataView(out.buffer);
+  out[2] = info.code;
+  out[3] = arr.shape.length;
+  arr.shape.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
+  const d = arr.data;
+  for (let i = 0; i < count; i++) {
+    const o = headerLen + i * info.size;
+    switch (info.name) {
+      case 'uint8':
+        view.setUint8(o, d[i]!);
+        break;
+      case 'int8':
+        view.setInt8(o, d[i]!);
+        break;
+      case 'int16':
+        view.setInt16(o, d[i]!, false);
+        break;
+      case 'int32':
+        view.setInt32(o, d[i]!, false);
+        break;
+      case 'float32':
+        view.setFloat32(o, d[i]!, false);
+        break;
+      case 'float64':
+        view.setFloat64(o, d[i]!, false);
+        break;
+    }
+  }
+  return out;
+}
+
+/** Write an IDX file atomically; a path ending in .gz is gzipped. */
+export function writeIdx(path: string, arr: { shape: number[]; data: IdxData }): void {
+  const raw = encodeIdx(arr);
+  writeFileAtomic(path, path.endsWith('.gz') ? gzipSync(raw) : raw);
+}
+
+function hex(b: Uint8Array): string {
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(' ');
+}

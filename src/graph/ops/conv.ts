@@ -1,0 +1,157 @@
+// Convolution and pooling (N, C, spatial...). Gradients are themselves convolutions, so
+// they stay standard ONNX (see DESIGN.md, "Gradients in standard ONNX operators").
+import type { Attrs, Dim, Shape, Value } from '../ir.js';
+import { formatShape } from '../ir.js';
+import { defineOp } from '../registry.js';
+import { Tensor } from '../tensor.js';
+
+interface Geometry {
+  k: number[];
+  s: number[];
+  d: number[];
+  pb: number[];
+  pe: number[];
+  group: number;
+}
+
+function geometry(attrs: Attrs, k: number[]): Geometry {
+  const n = k.length;
+  const pads = (attrs.pads as number[] | undefined) ?? new Array(2 * n).fill(0);
+  return {
+    k,
+    s: (attrs.strides as number[] | undefined) ?? k.map(() => 1),
+    d: (attrs.dilations as number[] | undefined) ?? k.map(() => 1),
+    pb: pads.slice(0, n),
+    pe: pads.slice(n),
+    group: (attrs.group as number | undefined) ?? 1,
+  };
+}
+
+function spatialOf(x: Value): number[] {
+  const sp = x.shape.slice(2);
+  if (!sp.every((d) => typeof d === 'number')) throw new Error(`spatial dims of ${formatShape(x.shape)} must be static`);
+  return sp as number[];
+}
+
+function convOut(n: number, i: number, g: Geometry, ceil = false): number {
+  const span = n + g.pb[i]! + g.pe[i]! - g.d[i]! * (g.k[i]! - 1) - 1;
+  const o = (ceil ? Math.ceil(span / g.s[i]!) : Math.floor(span / g.s[i]!)) + 1;
+  if (o < 1) throw new Error(`input size ${n} is too small for kernel ${g.k[i]} (dilation ${g.d[i]}, padding ${g.pb[i]}+${g.pe[i]})`);
+  return o;
+}
+
+const perm01 = (r: number) => [1, 0, ...Array.from({ length: r - 2 }, (_, i) => i + 2)];
+const spatialAxes = (r: number) => Array.from({ length: r - 2 }, (_, i) => i + 2);
+
+/**
+ * Weight gradient of a convolution-like product as one Conv with batch and channels swapped:
+ * dW[a, b, k] = sum_n sum_p src[n, a, p*d + k*s - pad] * kern[n, b, p]  (returned as [b?]).
+ * `src` plays the zero-padded signal, `kern` the cotangent/activation acting as the kernel.
+ */
+function weightGrad(src: Tensor, kern: Tensor, g: Geometry, kernel: number[]): Tensor {
+  const r = src.rank;
+  const out = src
+    .transpose(perm01(r))
+    .conv(kern.transpose(perm01(r)), undefined, { strides: g.d, dilations: g.s, pads: [...g.pb, ...g.pe] });
+  const sp = spatialAxes(r);
+  const needsSlice = sp.some((a, i) => out.shape[a] !== kernel[i]);
+  const sliced = needsSlice ? out.slice(kernel.map(() => 0), kernel, sp) : out;
+  return sliced.transpose(perm01(r)); // [kern channels, src channels, ...kernel]
+}
+
+/** Apply `fn` per channel group (split along axis 1) and concatenate along axis 0. */
+function perGroup(a: Tensor, b: Tensor, groups: number, fn: (a: Tensor, b: Tensor) => Tensor): Tensor {
+  if (groups === 1) return fn(a, b);
+  const as = a.split(new Array(groups).fill((a.shape[1] as number) / groups), 1);
+  const bs = b.split(new Array(groups).fill((b.shape[1] as number) / groups), 1);
+  return Tensor.concat(as.map((ai, i) => fn(ai, bs[i]!)), 0);
+}
+
+defineOp('Conv', {
+  infer: ([x, w, b], attrs) => {
+    const g = geometry(attrs, spatialOf(w!));
+    const c = x!.shape[1]!, o = w!.shape[0] as number;
+    if (x!.shape.length !== w!.shape.length) throw new Error(`expected a ${w!.shape.length}-D input, got ${formatShape(x!.shape)}`);
+    if (c !== w!.shape[1] && !(typeof c === 'number' && c === (w!.shape[1] as number) * g.group))
+      throw new Error(`expected ${(w!.shape[1] as number) * g.group} input channels, got ${c} (input ${formatShape(x!.shape)}, weight ${formatShape(w!.shape)})`);
+    if (b && b.shape[0] !== o) throw new Error(`bias ${formatShape(b.shape)} does not match ${o} output channels`);
+    const sp = spatialOf(x!).map((n, i) => convOut(n, i, g));
+    return [{ dtype: 'float32', shape: [x!.shape[0]!, o, ...sp] }];
+  },
+  vjp: ({ inputs: [x, w, b], attrs }, [d], needs) => {
+    const kernel = spatialOf(w!.v);
+    const g = geometry(attrs, kernel);
+    let dx: Tensor | undefined, dw: Tensor | undefined, db: Tensor | undefined;
+    if (needs[0]) {
+      const inSp = spatialOf(x!.v), outSp = spatialOf(d!.v);
+      const outputPadding = inSp.map((n, i) => n + g.pb[i]! + g.pe[i]! - g.d[i]! * (kernel[i]! - 1) - 1 - (outSp[i]! - 1) * g.s[i]!);
+      dx = d!.convTranspose(w!, undefined, { strides: g.s, pads: [...g.pb, ...g.pe], dilations: g.d, group: g.group, output_padding: outputPadding });
+    }
+    if (needs[1]) dw = perGroup(x!, d!, g.group, (xi, di) => weightGrad(xi, di, g, kernel));
+    if (b && needs[2]) db = d!.sum([0, ...spatialAxes(d!.rank)]);
+    return [dx, dw, db];
+  },
+});
+
+defineOp('ConvTranspose', {
+  infer: ([x, w, b], attrs) => {
+    const g = geometry(attrs, spatialOf(w!));
+    const op = (attrs.output_padding as number[] | undefined) ?? g.k.map(() => 0);
+    if (x!.shape[1] !== w!.shape[0]) throw new Error(`expected ${w!.shape[0]} input channels, got ${x!.shape[1]} (input ${formatShape(x!.shape)}, weight ${formatShape(w!.shape)})`);
+    const o = (w!.shape[1] as number) * g.group;
+    if (b && b.shape[0] !== o) throw new Error(`bias ${formatShape(b.shape)} does not match ${o} output channels`);
+    const sp = spatialOf(x!).map((n, i) => (n - 1) * g.s[i]! - g.pb[i]! - g.pe[i]! + g.d[i]! * (g.k[i]! - 1) + op[i]! + 1);
+    return [{ dtype: 'float32', shape: [x!.shape[0]!, o, ...sp] }];
+  },
+  vjp: ({ inputs: [x, w, b], attrs }, [d], needs) => {
+    const kernel = spatialOf(w!.v);
+    const g = geometry(attrs, kernel);
+    let dx: Tensor | undefined, dw: Tensor | undefined, db: Tensor | undefined;
+    if (needs[0]) dx = d!.conv(w!, undefined, { strides: g.s, pads: [...g.pb, ...g.pe], dilations: g.d, group: g.group });
+    // dW[ci, co, k] = sum x[n, ci, p] dY[n, co, p*s + k*d - pad]: dY is the signal, x the kernel.
+    if (needs[1]) dw = perGroup(x!, d!, g.group, (xi, di) => weightGrad(di, xi, g, kernel));
+    if (b && needs[2]) db = d!.sum([0, ...spatialAxes(d!.rank)]);
+    return [dx, dw, db];
+  },
+});
+
+function poolInfer(x: Value, attrs: Attrs, extraOutputs: number) {
+  const g = geometry(attrs, attrs.kernel_shape as number[]);
+  const sp = spatialOf(x).map((n, i) => convOut(n, i, g, attrs.ceil_mode === 1));
+  const shape: Shape = [x.shape[0]!, x.shape[1]!, ...sp];
+  const outs = [{ dtype: x.dtype, shape }];
+  if (extraOutputs) outs.push({ dtype: 'int64', shape });
+  return outs;
+}
+
+defineOp('MaxPool', {
+  // Emits Indices too: the gradient scatters dY back to the argmax positions (first max wins, as in PyTorch).
+  infer: ([x], attrs) => poolInfer(x!, attrs, 1),
+  vjp: ({ inputs: [x], outputs: [, idx] }, [d]) => {
+    const flat = x!.zerosLike().reshape([-1]);
+    const scattered = flat.op('ScatterElements', [idx!.reshape([-1]), d!.reshape([-1])], { axis: 0, reduction: 'add' });
+    return [scattered.op('Reshape', [x!.shapeOf()])];
+  },
+});
+
+defineOp('AveragePool', {
+  infer: ([x], attrs) => poolInfer(x!, attrs, 0),
+  vjp: ({ inputs: [x], attrs }, [d]) => {
+    const kernel = attrs.kernel_shape as number[];
+    const g = geometry(attrs, kernel);
+    const c = x!.shape[1] as number;
+    const inSp = spatialOf(x!.v), outSp = spatialOf(d!.v);
+    const area = kernel.reduce((p, q) => p * q, 1);
+    const ones = x!.constant({ dtype: 'float32', dims: [c, 1, ...kernel], data: new Float32Array(c * area).fill(1 / area) }, 'avgpool_grad');
+    const outputPadding = inSp.map((n, i) => n + g.pb[i]! + g.pe[i]! - (kernel[i]! - 1) - 1 - (outSp[i]! - 1) * g.s[i]!);
+    return [d!.convTranspose(ones, undefined, { strides: g.s, pads: [...g.pb, ...g.pe], group: c, output_padding: outputPadding })];
+  },
+});
+
+defineOp('GlobalAveragePool', {
+  infer: ([x]) => [{ dtype: x!.dtype, shape: [...x!.shape.slice(0, 2), ...x!.shape.slice(2).map((): Dim => 1)] }],
+  vjp: ({ inputs: [x] }, [d]) => {
+    const area = spatialOf(x!.v).reduce((p, q) => p * q, 1);
+    return [d!.expand(x!.shapeOf()).div(area)];
+  },
+});

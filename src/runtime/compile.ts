@@ -1,0 +1,294 @@
+// Compile a Module into onnxruntime sessions: one training step (forward, gradients, optimizer
+// update in a single graph) and forward-only graphs for evaluation and prediction. Parameters,
+// buffers and optimizer state live in a ParamStore as ORT tensors fed back each step.
+import { gradients } from '../autodiff/grad.js';
+import type { DType, Shape, Value } from '../graph/ir.js';
+import { Tensor } from '../graph/tensor.js';
+import { beginTrace, type Module } from '../nn/module.js';
+import type { Buffer, Parameter } from '../nn/parameter.js';
+import type { TraceContext } from '../nn/trace.js';
+import { emitModel } from '../onnx/emit.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import { Rng } from '../util/random.js';
+import { createSession, ort, scalarTensor, tensor, type Feeds, type SessionOptions } from './ort.js';
+
+export interface InputSpec {
+  name: string;
+  /** Per-sample shape; the batch dimension 'N' is prepended. */
+  shape: number[];
+  dtype?: DType;
+}
+
+export interface StepOutput {
+  loss: Tensor;
+  /** Extra scalars to report (averaged by the caller), e.g. a VAE's KL term. */
+  metrics?: Record<string, Tensor>;
+  /** Tensors returned by forward-only runs (predictions, codes). */
+  outputs?: Record<string, Tensor>;
+}
+
+export type StepFn = (model: Module, inputs: Tensor[]) => StepOutput;
+
+export class NonFiniteError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NonFiniteError';
+  }
+}
+
+/** Current values of a model's parameters, buffers and optimizer state, as ORT tensors. */
+export class ParamStore {
+  readonly params: [string, Parameter][];
+  readonly buffers: [string, Buffer][];
+  readonly values = new Map<string, ort.Tensor>();
+  /** Optimizer step count (for bias corrections). */
+  step = 0;
+
+  constructor(readonly model: Module) {
+    this.params = model.namedParameters().filter(([, p]) => p.requiresGrad);
+    this.buffers = model.namedBuffers();
+    this.reload();
+  }
+
+  /** Take values from the model's host arrays (after loadStateDict or at start). */
+  reload(): void {
+    for (const [n, p] of this.params) this.values.set(n, tensor('float32', p.data, p.shape));
+    for (const [n, b] of this.buffers) this.values.set(n, tensor(b.dtype, b.data, b.shape));
+  }
+
+  /** Copy current values back into the model's Parameters and Buffers. */
+  sync(): void {
+    for (const [n, p] of this.params) p.data = Float32Array.from(this.values.get(n)!.data as Float32Array);
+    for (const [n, b] of this.buffers) {
+      const d = this.values.get(n)!.data;
+      b.data = b.dtype === 'int64' ? BigInt64Array.from(d as BigInt64Array) : Float32Array.from(d as Float32Array);
+    }
+  }
+
+  ensureOptimizerState(opt: Optimizer): void {
+    for (const [n, p] of this.params)
+      for (const s of opt.stateNames()) {
+        const key = `${n}.${s}`;
+        if (!this.values.has(key)) this.values.set(key, tensor('float32', new Float32Array(p.size), p.shape));
+      }
+  }
+
+  /** Optimizer state tensors by name (`param.exp_avg`), for checkpoints. */
+  optimizerState(opt: Optimizer): Map<string, ort.Tensor> {
+    const out = new Map<string, ort.Tensor>();
+    for (const [n] of this.params) for (const s of opt.stateNames()) out.set(`${n}.${s}`, this.values.get(`${n}.${s}`)!);
+    return out;
+  }
+}
+
+interface Traced {
+  ctx: TraceContext;
+  inputs: Value[];
+  out: StepOutput;
+}
+
+function traceStep(model: Module, specs: InputSpec[], fn: StepFn, training: boolean): Traced {
+  model.train(training);
+  const { g, ctx } = beginTrace(model, 'train');
+  const inputs = specs.map((s) => g.input(s.name, s.dtype ?? 'float32', ['N', ...s.shape] as Shape));
+  const out = fn(model, inputs.map((v) => new Tensor(g, v)));
+  return { ctx, inputs, out };
+}
+
+/** Feeds shared by every graph of a model: inputs, parameters, buffers, random draws. */
+abstract class CompiledGraph {
+  protected constructor(
+    protected readonly session: ort.InferenceSession,
+    protected readonly traced: Traced,
+    readonly store: ParamStore,
+    protected readonly rng: Rng,
+  ) {}
+
+  protected baseFeeds(batch: ArrayLike<Float32Array | BigInt64Array>, n: number): Feeds {
+    const { ctx, inputs } = this.traced;
+    const feeds: Feeds = {};
+    inputs.forEach((v, i) => {
+      const data = batch[i];
+      if (!data) throw new Error(`missing input ${v.name}`);
+      const dims = v.shape.map((d) => (typeof d === 'number' ? d : n));
+      const need = dims.reduce((a, b) => a * b, 1);
+      if (data.length < need) throw new Error(`input ${v.name}: expected ${need} values for batch ${n}, got ${data.length}`);
+      const view = data.length === need ? data : data.subarray(0, need);
+      feeds[v.name] = tensor(v.dtype, view, dims);
+    });
+    for (const [p, v] of ctx.params) feeds[v.name] = this.store.values.get(this.nameOf(p))!;
+    for (const [b, v] of ctx.buffers) feeds[v.name] = this.store.values.get(this.nameOf(b))!;
+    for (const r of ctx.randoms) {
+      const dims = r.value.shape.map((d) => (typeof d === 'number' ? d : n));
+      const buf = new Float32Array(dims.reduce((a, b) => a * b, 1));
+      if (r.dist === 'uniform') this.rng.fillUniform(buf);
+      else this.rng.fillNormal(buf);
+      feeds[r.value.name] = tensor('float32', buf, dims);
+    }
+    return feeds;
+  }
+
+  private names?: Map<Parameter | Buffer, string>;
+  protected nameOf(x: Parameter | Buffer): string {
+    if (!this.names) {
+      this.names = new Map();
+      for (const [n, p] of this.store.params) this.names.set(p, n);
+      for (const [n, b] of this.store.buffers) this.names.set(b, n);
+    }
+    const n = this.names.get(x);
+    if (!n) throw new Error('parameter not owned by this model');
+    return n;
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
+
+export interface TrainingOptions extends SessionOptions {
+  optimizer: Optimizer;
+  /** Clip gradients to this global L2 norm (torch.nn.utils.clip_grad_norm_). */
+  clipGradNorm?: number;
+  /** Seed for dropout masks and other in-graph noise. */
+  seed?: number;
+  /** Also output each parameter's gradient (tests, debugging). */
+  exposeGradients?: boolean;
+  /** Write the emitted ONNX model here (inspection). */
+  store?: ParamStore;
+}
+
+export interface StepResult {
+  loss: number;
+  metrics: Record<string, number>;
+  gradients?: Map<string, Float32Array>;
+}
+
+function finiteCheck(data: ArrayLike<number>): boolean {
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) return false;
+  return true;
+}
+
+export class TrainingStep extends CompiledGraph {
+  private outNames!: { loss: string; metrics: [string, string][]; params: [string, string][]; state: [string, string][]; buffers: [string, string][]; grads: [string, string][] };
+
+  static async create(model: Module, specs: InputSpec[], fn: StepFn, opts: TrainingOptions): Promise<TrainingStep> {
+    const traced = traceStep(model, specs, fn, true);
+    const { ctx, out } = traced;
+    const g = ctx.g;
+    const opt = opts.optimizer;
+    const store = opts.store ?? new ParamStore(model);
+    store.ensureOptimizerState(opt);
+    if (out.loss.rank !== 0) throw new Error(`the step's loss must be a scalar, got [${out.loss.shape}]`);
+
+    const trained = store.params.filter(([, p]) => ctx.params.has(p));
+    let grads = gradients(g, out.loss.v, trained.map(([, p]) => ctx.params.get(p)!)).map((v) => new Tensor(g, v));
+    if (opts.clipGradNorm) {
+      const total = grads.map((d) => d.square().sum()).reduce((a, b) => a.add(b)).sqrt();
+      const coef = out.loss.scalar(opts.clipGradNorm).div(total.add(1e-6)).min(1);
+      grads = grads.map((d) => d.mul(coef));
+    }
+    const scalarNames = Object.keys(opt.scalars(1));
+    const scalars = Object.fromEntries(scalarNames.map((k) => [k, new Tensor(g, g.input(`opt_${k}`, 'float32', []))]));
+    const outputs: Value[] = [];
+    const mark = (t: Tensor): string => {
+      // A graph output may not be a graph input: route such values through Identity.
+      const v = g.inputs.includes(t.v) ? t.op('Identity').v : t.v;
+      outputs.push(v);
+      return v.name;
+    };
+    const names = { loss: mark(out.loss), metrics: [] as [string, string][], params: [] as [string, string][], state: [] as [string, string][], buffers: [] as [string, string][], grads: [] as [string, string][] };
+    for (const [k, t] of Object.entries(out.metrics ?? {})) names.metrics.push([k, mark(t)]);
+    trained.forEach(([pname, p], i) => {
+      const stateIn = opt.stateNames().map((s) => new Tensor(g, g.input(`${pname}.${s}`, 'float32', p.shape)));
+      const upd = g.withScope(`optimizer ${pname}`, () => opt.update(ctx.param(p), grads[i]!, stateIn, scalars));
+      names.params.push([pname, mark(upd.param)]);
+      opt.stateNames().forEach((s, j) => names.state.push([`${pname}.${s}`, mark(upd.state[j]!)]));
+      if (opts.exposeGradients) names.grads.push([pname, mark(grads[i]!)]);
+    });
+    for (const [b, v] of ctx.bufferUpdates) {
+      const bname = store.buffers.find(([, bb]) => bb === b)![0];
+      names.buffers.push([bname, mark(new Tensor(g, v))]);
+    }
+    g.outputs = outputs;
+    const session = await createSession(emitModel(g, { name: 'train_step' }), opts);
+    const step = new TrainingStep(session, traced, store, new Rng(opts.seed ?? 0));
+    step.outNames = names;
+    step.optimizer = opt;
+    step.stateInputs = trained.flatMap(([pname]) => opt.stateNames().map((s) => `${pname}.${s}`));
+    return step;
+  }
+
+  private optimizer!: Optimizer;
+  private stateInputs!: string[];
+
+  /** One optimizer step on a batch of n samples (inputs in spec order). */
+  async run(batch: ArrayLike<Float32Array | BigInt64Array>, n: number): Promise<StepResult> {
+    const stepNo = this.store.step + 1;
+    for (let i = 0; i < batch.length; i++) {
+      const b = batch[i]!;
+      if (b instanceof Float32Array && !finiteCheck(b))
+        throw new NonFiniteError(`step ${stepNo}: input ${this.traced.inputs[i]!.name} contains NaN or Inf; the batch was not trained on`);
+    }
+    const feeds = this.baseFeeds(batch, n);
+    for (const k of this.stateInputs) feeds[k] = this.store.values.get(k)!;
+    for (const [k, v] of Object.entries(this.optimizer.scalars(stepNo))) feeds[`opt_${k}`] = scalarTensor(v);
+    const r = await this.session.run(feeds);
+    const loss = (r[this.outNames.loss]!.data as Float32Array)[0]!;
+    if (!Number.isFinite(loss)) throw new NonFiniteError(`step ${stepNo}: loss is ${loss}; parameters were left unchanged`);
+    // Outputs are fresh tensors: adopt them as the next step's inputs (no copies).
+    for (const [name, out] of [...this.outNames.params, ...this.outNames.state, ...this.outNames.buffers]) this.store.values.set(name, r[out]!);
+    this.store.step = stepNo;
+    const metrics: Record<string, number> = {};
+    for (const [k, out] of this.outNames.metrics) metrics[k] = (r[out]!.data as Float32Array)[0]!;
+    const res: StepResult = { loss, metrics };
+    if (this.outNames.grads.length) res.gradients = new Map(this.outNames.grads.map(([k, out]) => [k, r[out]!.data as Float32Array]));
+    return res;
+  }
+}
+
+export interface ForwardResult {
+  loss?: number;
+  metrics: Record<string, number>;
+  outputs: Record<string, Float32Array>;
+  dims: Record<string, number[]>;
+}
+
+/** A forward-only graph (eval mode by default) that reads parameters from a ParamStore. */
+export class ForwardGraph extends CompiledGraph {
+  private outNames!: { loss?: string; metrics: [string, string][]; outputs: [string, string][] };
+
+  static async create(model: Module, specs: InputSpec[], fn: StepFn, store: ParamStore, opts: SessionOptions & { training?: boolean; seed?: number; withLoss?: boolean } = {}): Promise<ForwardGraph> {
+    const traced = traceStep(model, specs, fn, opts.training ?? false);
+    model.train(true);
+    const { ctx, out } = traced;
+    const g = ctx.g;
+    const outputs: Value[] = [];
+    const mark = (t: Tensor) => {
+      const v = g.inputs.includes(t.v) ? t.op('Identity').v : t.v;
+      outputs.push(v);
+      return v.name;
+    };
+    const names = {
+      loss: opts.withLoss === false ? undefined : mark(out.loss),
+      metrics: opts.withLoss === false ? [] : Object.entries(out.metrics ?? {}).map(([k, t]): [string, string] => [k, mark(t)]),
+      outputs: Object.entries(out.outputs ?? {}).map(([k, t]): [string, string] => [k, mark(t)]),
+    };
+    g.outputs = outputs;
+    const session = await createSession(emitModel(g, { name: 'forward' }), opts);
+    const fg = new ForwardGraph(session, traced, store, new Rng(opts.seed ?? 0));
+    fg.outNames = names;
+    return fg;
+  }
+
+  async run(batch: ArrayLike<Float32Array | BigInt64Array>, n: number): Promise<ForwardResult> {
+    const r = await this.session.run(this.baseFeeds(batch, n));
+    const res: ForwardResult = { metrics: {}, outputs: {}, dims: {} };
+    if (this.outNames.loss) res.loss = (r[this.outNames.loss]!.data as Float32Array)[0]!;
+    for (const [k, o] of this.outNames.metrics) res.metrics[k] = (r[o]!.data as Float32Array)[0]!;
+    for (const [k, o] of this.outNames.outputs) {
+      res.outputs[k] = r[o]!.data as Float32Array;
+      res.dims[k] = [...r[o]!.dims];
+    }
+    return res;
+  }
+}
