@@ -148,7 +148,7 @@ export async function locateFashionMnist(
       const files = await downloadInto(cacheDir, stems, opts);
       return { dir: cacheDir, source: 'download', files };
     } catch (e) {
-      searched.push(`download from ${opts.baseUrl ?? FASHION_MNIST_URL}: ${(e as Error).message}`);
+      searched.push(`download into ${cacheDir} failed: ${(e as Error).message}`);
     }
   }
   throw new Error(notFoundMessage(searched, cacheDir ?? defaultCacheDir(env)));

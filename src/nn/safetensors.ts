@@ -1,0 +1,78 @@
+// safetensors files (the format PyTorch users exchange weights in): an 8-byte little-endian
+// header length, a JSON header of name -> {dtype, shape, data_offsets}, then raw bytes.
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../data/atomic.js';
+import type { StateDict, StateEntry } from './module.js';
+
+const DTYPES = { F32: 'float32', I64: 'int64' } as const;
+
+export function encodeSafetensors(sd: StateDict, metadata: Record<string, string> = {}): Buffer {
+  const names = [...sd.keys()].sort();
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const n of names) {
+    const e = sd.get(n)!;
+    header[n] = { dtype: e.dtype === 'int64' ? 'I64' : 'F32', shape: e.shape, data_offsets: [offset, offset + e.data.byteLength] };
+    offset += e.data.byteLength;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const head = Buffer.from(json, 'utf8');
+  const out = Buffer.alloc(8 + head.length + offset);
+  out.writeBigUInt64LE(BigInt(head.length), 0);
+  head.copy(out, 8);
+  let pos = 8 + head.length;
+  for (const n of names) {
+    const d = sd.get(n)!.data;
+    Buffer.from(d.buffer, d.byteOffset, d.byteLength).copy(out, pos);
+    pos += d.byteLength;
+  }
+  return out;
+}
+
+export function decodeSafetensors(buf: Buffer, source = '<buffer>'): { tensors: StateDict; metadata: Record<string, string> } {
+  const fail = (msg: string): never => {
+    throw new Error(`${source}: not a valid safetensors file: ${msg}`);
+  };
+  if (buf.length < 8) fail('shorter than its 8-byte header length');
+  const n = Number(buf.readBigUInt64LE(0));
+  if (8 + n > buf.length) fail(`header length ${n} exceeds file size ${buf.length}`);
+  let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+  try {
+    header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8'));
+  } catch {
+    return fail('header is not JSON');
+  }
+  const base = 8 + n;
+  const tensors: StateDict = new Map();
+  let metadata: Record<string, string> = {};
+  for (const [name, info] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      metadata = info as unknown as Record<string, string>;
+      continue;
+    }
+    const dtype = DTYPES[info.dtype as keyof typeof DTYPES];
+    if (!dtype) fail(`tensor ${name} has dtype ${info.dtype}; only F32 and I64 are supported`);
+    const [b, e] = info.data_offsets;
+    if (base + e > buf.length || b > e) fail(`tensor ${name} lies outside the file`);
+    const bytes = buf.subarray(base + b, base + e);
+    // Copy into an aligned buffer: a typed-array view needs an aligned offset.
+    const copy = new Uint8Array(bytes.length);
+    copy.set(bytes);
+    const data = dtype === 'int64' ? new BigInt64Array(copy.buffer) : new Float32Array(copy.buffer);
+    const count = info.shape.reduce((p, q) => p * q, 1);
+    if (data.length !== count) fail(`tensor ${name}: shape [${info.shape}] needs ${count} values, data holds ${data.length}`);
+    const entry: StateEntry = { data, shape: info.shape, dtype };
+    tensors.set(name, entry);
+  }
+  return { tensors, metadata };
+}
+
+export function loadSafetensors(path: string): { tensors: StateDict; metadata: Record<string, string> } {
+  return decodeSafetensors(readFileSync(path), path);
+}
+
+export function saveSafetensors(path: string, sd: StateDict, metadata: Record<string, string> = {}): void {
+  writeFileAtomic(path, encodeSafetensors(sd, metadata));
+}
