@@ -156,7 +156,7 @@ describe('download', () => {
     const u = String(url);
     requested.push(u);
     const body = bodies[u.slice(u.lastIndexOf('/') + 1)];
-    return body ? new Response(body) : new Response('nope', { status: 404, statusText: 'Not Found' });
+    return body ? new Response(Uint8Array.from(body)) : new Response('nope', { status: 404, statusText: 'Not Found' });
   }) as typeof fetch;
 
   test('downloads into the cache with checksums, then reuses the cache', async () => {

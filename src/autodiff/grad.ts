@@ -3,7 +3,6 @@
 import { type Graph, type Node, type Value, formatShape } from '../graph/ir.js';
 import { getOp } from '../graph/registry.js';
 import { Tensor } from '../graph/tensor.js';
-import '../graph/ops/index.js';
 
 /** Values that depend on any of `wrt` (forward reachability). */
 function dependents(g: Graph, wrt: Value[]): Set<Value> {

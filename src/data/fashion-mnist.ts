@@ -260,3 +260,8 @@ export async function loadFashionMnist(
   for (let i = 0; i < images.length; i++) images[i] = px[i]! / 255;
   return { images, labels, n, shape: [1, 28, 28], classNames: [...FASHION_MNIST_CLASSES] };
 }
+
+/** Options for a user-given folder: an explicit --data-dir is authoritative (no fallbacks). */
+export function dataSource(dataDir: string | undefined): FashionMnistOptions {
+  return dataDir ? { dataDir, searchSystem: false, download: false } : {};
+}

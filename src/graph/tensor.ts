@@ -2,6 +2,8 @@
 // are written with these methods, so forward and backward share one builder.
 import type { Attrs, DType, Dim, Graph, Shape, TensorData, Value } from './ir.js';
 import { normAxis } from './shape.js';
+// Registers every primitive's shape and gradient rule.
+import './ops/index.js';
 
 export type TensorLike = Tensor | number;
 

@@ -7,6 +7,12 @@ import { Module } from '../nn/module.js';
 export abstract class Autoencoder extends Module {
   abstract encoder: Module;
   abstract decoder: Module;
+  /** Per-sample shape of the code the encoder emits (e.g. [4, 1, 1]). */
+  abstract codeShape(): number[];
+  /** Number of values in one code. */
+  bottleneckShape(): number {
+    return this.codeShape().reduce((a, b) => a * b, 1);
+  }
   /** The bottleneck: the code (embedding) of each input. */
   encode(x: Tensor): Tensor {
     return this.encoder.call(x);
@@ -26,6 +32,9 @@ export abstract class Autoencoder extends Module {
 export class ConvAutoencoder extends Autoencoder {
   encoder: Sequential;
   decoder: Sequential;
+  codeShape() {
+    return [this.bottleneck, 1, 1];
+  }
   constructor(readonly bottleneck = 4) {
     super();
     this.encoder = new Sequential(new Conv2d(1, 16, 4), new ReLU(), new MaxPool2d(2, 2), new Conv2d(16, bottleneck, 4), new ReLU(), new AvgPool2d(9));
@@ -47,6 +56,9 @@ export class ConvAutoencoder extends Autoencoder {
 export class DeepConvAutoencoder extends Autoencoder {
   encoder: Sequential;
   decoder: Sequential;
+  codeShape() {
+    return [this.bottleneck, 1, 1];
+  }
   constructor(readonly bottleneck = 4, width = 32) {
     super();
     const w = width;

@@ -1,6 +1,6 @@
 // Module: PyTorch's nn.Module for tracing. Children, parameters and buffers are found by
 // walking own properties in insertion order, so state_dict names match PyTorch's.
-import { Graph } from '../graph/ir.js';
+import { Graph, ShapeError } from '../graph/ir.js';
 import { Tensor } from '../graph/tensor.js';
 import { Buffer, Parameter } from './parameter.js';
 import { contextOf, setContext, TraceContext, type BindMode } from './trace.js';
@@ -24,7 +24,13 @@ export abstract class Module {
     const t = args.find((a) => a instanceof Tensor) as Tensor | undefined;
     if (!t) return this.forward(...args);
     const scope = `${this.path || '<root>'} (${this.constructor.name})`;
-    return t.g.withScope(scope, () => this.forward(...args));
+    try {
+      return t.g.withScope(scope, () => this.forward(...args));
+    } catch (e) {
+      // A layer's own input checks throw plain Errors: name the innermost layer (once).
+      if (e instanceof Error && !(e instanceof ShapeError)) throw Object.assign(new ShapeError(scope, this.constructor.name, e.message), { cause: e });
+      throw e;
+    }
   }
 
   protected ctx(g: Graph): TraceContext {

@@ -44,25 +44,31 @@ export function decodeSafetensors(buf: Buffer, source = '<buffer>'): { tensors: 
   } catch {
     return fail('header is not JSON');
   }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) fail('header is not a JSON object');
   const base = 8 + n;
   const tensors: StateDict = new Map();
   let metadata: Record<string, string> = {};
+  const isIndex = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
   for (const [name, info] of Object.entries(header)) {
     if (name === '__metadata__') {
       metadata = info as unknown as Record<string, string>;
       continue;
     }
-    const dtype = DTYPES[info.dtype as keyof typeof DTYPES];
-    if (!dtype) fail(`tensor ${name} has dtype ${info.dtype}; only F32 and I64 are supported`);
-    const [b, e] = info.data_offsets;
+    const dtype = DTYPES[info?.dtype as keyof typeof DTYPES];
+    if (!dtype) fail(`tensor ${name} has dtype ${info?.dtype}; only F32 and I64 are supported`);
+    if (!Array.isArray(info.shape) || !info.shape.every(isIndex)) fail(`tensor ${name} has an invalid shape ${JSON.stringify(info.shape)}`);
+    const offsets = info.data_offsets;
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isIndex)) fail(`tensor ${name} has invalid data_offsets ${JSON.stringify(offsets)}`);
+    const [b, e] = offsets;
     if (base + e > buf.length || b > e) fail(`tensor ${name} lies outside the file`);
+    const count = info.shape.reduce((p, q) => p * q, 1);
+    const width = dtype === 'int64' ? 8 : 4;
+    if (e - b !== count * width) fail(`tensor ${name}: shape [${info.shape}] needs ${count * width} bytes, data holds ${e - b}`);
     const bytes = buf.subarray(base + b, base + e);
     // Copy into an aligned buffer: a typed-array view needs an aligned offset.
     const copy = new Uint8Array(bytes.length);
     copy.set(bytes);
     const data = dtype === 'int64' ? new BigInt64Array(copy.buffer) : new Float32Array(copy.buffer);
-    const count = info.shape.reduce((p, q) => p * q, 1);
-    if (data.length !== count) fail(`tensor ${name}: shape [${info.shape}] needs ${count} values, data holds ${data.length}`);
     const entry: StateEntry = { data, shape: info.shape, dtype };
     tensors.set(name, entry);
   }

@@ -101,8 +101,13 @@ abstract class CompiledGraph {
     protected readonly session: ort.InferenceSession,
     protected readonly traced: Traced,
     readonly store: ParamStore,
-    protected readonly rng: Rng,
+    protected rng: Rng,
   ) {}
+
+  /** Restart the stream of in-graph random draws (dropout, noise) from `seed`. */
+  reseed(seed: number): void {
+    this.rng = new Rng(seed);
+  }
 
   protected baseFeeds(batch: ArrayLike<Float32Array | BigInt64Array>, n: number): Feeds {
     const { ctx, inputs } = this.traced;

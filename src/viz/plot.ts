@@ -42,9 +42,12 @@ export function formatTick(v: number): string {
 
 /** About `count` evenly spaced "nice" (1, 2, 5 x 10^k) ticks covering [lo, hi]. */
 export function niceTicks(lo: number, hi: number, count = 5): number[] {
+  if (!(hi > lo) || !Number.isFinite(hi - lo)) return Number.isFinite(lo) ? [lo] : [];
+  // Pick the 1/2/5/10 multiple nearest (geometrically) to the raw step, as d3 does.
   const raw = (hi - lo) / Math.max(1, count);
   const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const e = raw / mag;
+  const step = (e >= Math.sqrt(50) ? 10 : e >= Math.sqrt(10) ? 5 : e >= Math.sqrt(2) ? 2 : 1) * mag;
   const ticks: number[] = [];
   for (let t = Math.ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9; t += step) {
     ticks.push(Math.abs(t) < step * 1e-9 ? 0 : parseFloat(t.toPrecision(12)));

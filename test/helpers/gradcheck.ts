@@ -65,6 +65,8 @@ export async function gradCheck(inputs: GradInput[], build: (xs: Tensor[]) => Te
     feedsData.set(xs[i]!, data);
     wrt.push([xs[i]!, data]);
   });
+  // Buffers (BatchNorm running statistics) are graph inputs in 'train' binding: feed their values.
+  for (const [b, v] of ctx.buffers) feedsData.set(v, b.data);
   for (const [v, d] of paramVals) {
     feedsData.set(v, d);
     wrt.push([v, d]);

@@ -1,0 +1,149 @@
+// The chapter's experiment as a function: an image autoencoder on Fashion-MNIST (train split
+// for training, test split for validation, as in the chapter), with checkpoints, metrics,
+// the reconstruction figure and loss curves in one run directory.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Tensor } from '../graph/tensor.js';
+import { imageSetDataset } from '../data/dataset.js';
+import { dataSource, loadFashionMnist } from '../data/fashion-mnist.js';
+import { DataLoader } from '../data/loader.js';
+import { bceLoss, mseLoss } from '../losses/index.js';
+import type { Autoencoder } from '../models/conv-autoencoder.js';
+import { buildModel, getPreset, readModelConfig, type ModelConfig, type TrainDefaults } from '../models/presets.js';
+import { manualSeed } from '../nn/init.js';
+import { loadSafetensors } from '../nn/safetensors.js';
+import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizer.js';
+import { lossCurvesSvg } from '../viz/plot.js';
+import { reconstructionFigure, savePng } from '../viz/png.js';
+import { writeFileAtomic } from '../data/atomic.js';
+import { Trainer, type Callback, type TrainResult } from '../train/trainer.js';
+import { parseSchedule } from '../train/schedule.js';
+import { runAutoencoder } from './autoencoder-run.js';
+
+export interface ImageTrainOptions {
+  preset?: string;
+  configFile?: string;
+  bottleneck?: number;
+  dataDir?: string;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  seed?: number;
+  out?: string;
+  init?: string;
+  resume?: boolean;
+  limitTrain?: number;
+  limitValid?: number;
+  steps?: number;
+  logEvery?: number;
+  shuffle?: boolean;
+  schedule?: string;
+  earlyStopping?: number;
+  threads?: number;
+  progress?: boolean;
+  callbacks?: Callback[];
+  log?: (line: string) => void;
+}
+
+/** Next free `logs/trial_{N}_autoencoder`, or with resume the newest existing one. */
+export function trialDir(root = 'logs', resume = false): string {
+  const taken = existsSync(root)
+    ? readdirSync(root).map((d) => /^trial_(\d+)_autoencoder$/.exec(d)?.[1]).filter((x): x is string => !!x).map(Number)
+    : [];
+  if (resume) {
+    if (!taken.length) throw new Error(`--resume: no trial folder in ${root}/; pass --out DIR`);
+    return join(root, `trial_${Math.max(...taken)}_autoencoder`);
+  }
+  return join(root, `trial_${taken.length ? Math.max(...taken) + 1 : 0}_autoencoder`);
+}
+
+function makeOptimizer(kind: TrainDefaults['optimizer'], lr: number): Optimizer {
+  if (kind === 'adamw') return new AdamW({ lr });
+  if (kind === 'sgd') return new SGD({ lr, momentum: 0.9 });
+  return new Adam({ lr });
+}
+
+export interface ImageTrainResult extends TrainResult {
+  figure: string;
+  curves: string;
+  metricsPath: string;
+  model: Autoencoder;
+}
+
+export async function trainImageAutoencoder(o: ImageTrainOptions): Promise<ImageTrainResult> {
+  const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const fromFile = o.configFile ? readModelConfig(o.configFile) : undefined;
+  const modelConfig: ModelConfig = fromFile?.model ?? { preset: o.preset ?? 'seed-cnn' };
+  if (o.bottleneck !== undefined) modelConfig.bottleneck = o.bottleneck;
+  const preset = getPreset(modelConfig.preset);
+  const d = { ...preset.defaults, ...fromFile?.train };
+  const hp = {
+    lr: o.lr ?? d.lr,
+    batchSize: o.batchSize ?? d.batchSize,
+    epochs: o.epochs ?? d.epochs,
+    loss: d.loss,
+    optimizer: d.optimizer,
+    schedule: o.schedule ?? d.schedule ?? 'constant',
+  };
+  const seed = o.seed ?? 0;
+  manualSeed(seed);
+  const model = buildModel(modelConfig);
+  if (o.init) {
+    model.loadStateDict(loadSafetensors(o.init).tensors);
+    log(`initialised weights from ${o.init}`);
+  }
+  const dataOpts = dataSource(o.dataDir);
+  const [trainSet, validSet] = await Promise.all([
+    loadFashionMnist('train', { ...dataOpts, limit: o.limitTrain }),
+    loadFashionMnist('test', { ...dataOpts, limit: o.limitValid }),
+  ]);
+  const shape = preset.inputShape;
+  if (trainSet.shape.join(',') !== shape.join(',')) throw new Error(`images are [${trainSet.shape}] but preset ${modelConfig.preset} expects [${shape}]`);
+  const outDir = o.out ?? trialDir('logs', o.resume);
+  const optimizer = makeOptimizer(hp.optimizer, hp.lr);
+  const lossFn = hp.loss === 'bce' ? bceLoss : mseLoss;
+  log(`training ${modelConfig.preset} (${model.numParameters()} parameters) on ${trainSet.n} images, validating on ${validSet.n}; lr ${hp.lr}, batch ${hp.batchSize}, ${hp.epochs} epochs -> ${outDir}`);
+  const trainer = new Trainer({
+    model,
+    inputs: [{ name: 'x', shape }],
+    step: (m, [x]) => {
+      const recon = m.call(x!);
+      const metrics: Record<string, Tensor> = hp.loss === 'mse' ? {} : { mse: mseLoss(recon, x!) };
+      return { loss: lossFn(recon, x!), metrics };
+    },
+    optimizer,
+    train: new DataLoader({ dataset: imageSetDataset(trainSet), batchSize: hp.batchSize, shuffle: o.shuffle ?? true, seed }),
+    valid: new DataLoader({ dataset: imageSetDataset(validSet), batchSize: hp.batchSize, shuffle: false }),
+    epochs: hp.epochs,
+    outDir,
+    schedule: parseSchedule(hp.schedule, hp.epochs),
+    earlyStopping: o.earlyStopping ? { patience: o.earlyStopping } : undefined,
+    maxSteps: o.steps,
+    logEvery: o.logEvery,
+    resume: o.resume,
+    progress: o.progress ?? true,
+    seed,
+    callbacks: o.callbacks,
+    session: { intraOpThreads: o.threads ?? 1 },
+    config: { model: modelConfig, ...hp, dataset: 'fashion-mnist', limitTrain: o.limitTrain, limitValid: o.limitValid, init: o.init },
+    log,
+  });
+  const result = await trainer.fit();
+  await trainer.release();
+
+  // The chapter's Figure 5.4 from the best weights, and the loss curves.
+  const n = Math.min(10, validSet.n);
+  const { recon } = await runAutoencoder({ model, inputShape: shape }, validSet.images, n);
+  const figure = join(outDir, 'reconstruction.png');
+  savePng(figure, reconstructionFigure(validSet.images, recon, { n, h: shape[1]!, w: shape[2]!, scale: 3 }));
+  const curves = join(outDir, 'loss.svg');
+  writeFileAtomic(curves, lossCurves(result.history));
+  return { ...result, figure, curves, metricsPath: join(outDir, '_metrics.json'), model };
+}
+
+export function lossCurves(history: TrainResult['history']): string {
+  const x = history.map((r) => r.epoch);
+  const series = [{ name: 'train loss', x, y: history.map((r) => r.train.loss!) }];
+  if (history.some((r) => r.valid.loss !== undefined)) series.push({ name: 'valid loss', x, y: history.map((r) => r.valid.loss ?? NaN) });
+  return lossCurvesSvg(series, { title: 'Reconstruction loss', xLabel: 'epoch', yLabel: 'loss' });
+}

@@ -1,0 +1,57 @@
+// `latentkit train`
+import type { Command } from 'commander';
+import { trainImageAutoencoder } from '../apps/train-images.js';
+import { presetNames } from '../models/presets.js';
+import { floatArg, intArg } from './args.js';
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description('train an autoencoder on Fashion-MNIST (or a dataset in MNIST format via --data-dir)')
+    .option('--preset <NAME>', `model preset: ${presetNames().join(', ')}`, 'seed-cnn')
+    .option('--config <FILE>', 'JSON model config, e.g. {"preset": "seed-cnn", "bottleneck": 10, "lr": 0.01}')
+    .option('--bottleneck <K>', 'number of code channels (the chapter suggests trying 10 instead of 4)', intArg)
+    .option('--data-dir <DIR>', 'folder with the Fashion-MNIST IDX files (else LATENTKIT_DATA, /usr/share/datasets/fashion-mnist, cache)')
+    .option('--epochs <N>', 'epochs (preset default)', intArg)
+    .option('--batch-size <N>', 'batch size (preset default)', intArg)
+    .option('--lr <X>', 'learning rate (preset default)', floatArg)
+    .option('--schedule <SPEC>', 'LR schedule: constant, step:SIZE:GAMMA, cosine[:TMAX], plateau:FACTOR:PATIENCE')
+    .option('--seed <N>', 'seed for initialisation, shuffling and noise', intArg, 0)
+    .option('--out <DIR>', 'run folder (default logs/trial_{N}_autoencoder)')
+    .option('--init <FILE>', 'initial weights from a safetensors file (PyTorch state_dict names)')
+    .option('--resume', 'continue the run in --out (or the newest trial) from its last checkpoint')
+    .option('--limit-train <N>', 'use only the first N training images', intArg)
+    .option('--limit-valid <N>', 'use only the first N validation images', intArg)
+    .option('--steps <N>', 'stop after N optimizer steps', intArg)
+    .option('--log-every <N>', 'append every Nth step loss to steps.csv', intArg)
+    .option('--early-stopping <N>', 'stop when valid loss has not improved for N epochs', intArg)
+    .option('--no-shuffle', 'keep file order')
+    .option('--threads <N>', 'onnxruntime intra-op threads', intArg, 1)
+    .option('--no-progress', 'no progress bar')
+    .addHelpText('after', `
+Examples:
+  latentkit train --preset seed-cnn                         the chapter's experiment
+  latentkit train --preset seed-cnn --bottleneck 10 --out runs/b10
+  latentkit train --preset cnn --epochs 30
+  latentkit train --limit-train 2000 --limit-valid 500 --epochs 2   a quick check
+  latentkit train --out runs/b10 --resume                   continue after an interruption
+  latentkit train --init weights.safetensors                start from PyTorch weights`)
+    .action(async (o) => {
+      const r = await trainImageAutoencoder({
+        preset: o.preset, configFile: o.config, bottleneck: o.bottleneck, dataDir: o.dataDir, epochs: o.epochs, batchSize: o.batchSize,
+        lr: o.lr, schedule: o.schedule, seed: o.seed, out: o.out, init: o.init, resume: o.resume, limitTrain: o.limitTrain,
+        limitValid: o.limitValid, steps: o.steps, logEvery: o.logEvery, earlyStopping: o.earlyStopping, shuffle: o.shuffle,
+        threads: o.threads, progress: o.progress,
+      });
+      const best = r.best;
+      process.stdout.write(
+        [
+          `best valid loss ${best?.valid.loss?.toFixed(6) ?? 'n/a'} at epoch ${best?.epoch ?? '-'} (${r.stoppedBy})`,
+          `metrics:        ${r.metricsPath}`,
+          `figure:         ${r.figure}`,
+          `loss curves:    ${r.curves}`,
+          `checkpoints:    ${r.outDir}/checkpoints/{best,last}.safetensors`,
+        ].join('\n') + '\n',
+      );
+    });
+}

@@ -1,0 +1,83 @@
+// Named model presets with their training defaults, and JSON model configs validated key by key.
+import { readFileSync } from 'node:fs';
+import type { Module } from '../nn/module.js';
+import { ConvAutoencoder, DeepConvAutoencoder, type Autoencoder } from './conv-autoencoder.js';
+
+export interface TrainDefaults {
+  lr: number;
+  batchSize: number;
+  epochs: number;
+  loss: 'mse' | 'bce';
+  optimizer: 'adam' | 'adamw' | 'sgd';
+  schedule?: string;
+}
+
+export interface ModelConfig {
+  preset: string;
+  bottleneck?: number;
+  width?: number;
+}
+
+export interface Preset {
+  description: string;
+  /** Per-sample input shape. */
+  inputShape: number[];
+  defaults: TrainDefaults;
+  /** Keys of ModelConfig this preset understands besides `preset`. */
+  options: string[];
+  build(cfg: ModelConfig): Autoencoder;
+}
+
+export const PRESETS: Record<string, Preset> = {
+  'seed-cnn': {
+    description: "the chapter's ConvAutoencoder exactly (4 code channels; --bottleneck K to change)",
+    inputShape: [1, 28, 28],
+    defaults: { lr: 0.02, batchSize: 32, epochs: 20, loss: 'mse', optimizer: 'adam' },
+    options: ['bottleneck'],
+    build: (c) => new ConvAutoencoder(c.bottleneck ?? 4),
+  },
+  cnn: {
+    description: 'a deeper convolutional autoencoder with batch norm and the same 4-number code',
+    inputShape: [1, 28, 28],
+    defaults: { lr: 2e-3, batchSize: 64, epochs: 20, loss: 'mse', optimizer: 'adam', schedule: 'cosine' },
+    options: ['bottleneck', 'width'],
+    build: (c) => new DeepConvAutoencoder(c.bottleneck ?? 4, c.width ?? 32),
+  },
+};
+
+export function presetNames(): string[] {
+  return Object.keys(PRESETS);
+}
+
+export function getPreset(name: string): Preset {
+  const p = PRESETS[name];
+  if (!p) throw new Error(`unknown preset "${name}"; choose one of: ${presetNames().join(', ')}`);
+  return p;
+}
+
+const TRAIN_KEYS = ['lr', 'batchSize', 'epochs', 'loss', 'optimizer', 'schedule'];
+
+/** Read a JSON model config: {"preset": "seed-cnn", "bottleneck": 10, "lr": 0.01, ...}. */
+export function readModelConfig(path: string): { model: ModelConfig; train: Partial<TrainDefaults> } {
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`${path}: cannot read model config: ${(e as Error).message}`);
+  }
+  if (typeof raw.preset !== 'string') throw new Error(`${path}: missing "preset" (one of ${presetNames().join(', ')})`);
+  const preset = getPreset(raw.preset);
+  const model: ModelConfig = { preset: raw.preset };
+  const train: Partial<TrainDefaults> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (k === 'preset') continue;
+    if (preset.options.includes(k)) (model as unknown as Record<string, unknown>)[k] = v;
+    else if (TRAIN_KEYS.includes(k)) (train as Record<string, unknown>)[k] = v;
+    else throw new Error(`${path}: unknown key "${k}"; allowed: preset, ${[...preset.options, ...TRAIN_KEYS].join(', ')}`);
+  }
+  return { model, train };
+}
+
+export function buildModel(cfg: ModelConfig): Module & Autoencoder {
+  return getPreset(cfg.preset).build(cfg);
+}

@@ -1,0 +1,59 @@
+// Checkpoints: one safetensors file holding weights, buffers and optimizer state, with the
+// run's state in its __metadata__, so a single atomic rename publishes all of it. A JSON
+// sidecar beside it repeats the metadata for people and other tools.
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../data/atomic.js';
+import type { Module, StateDict } from '../nn/module.js';
+import { decodeSafetensors, encodeSafetensors } from '../nn/safetensors.js';
+import type { ParamStore } from '../runtime/compile.js';
+import type { Optimizer } from '../optim/optimizer.js';
+
+export const OPTIMIZER_PREFIX = 'optimizer.';
+
+export interface CheckpointMeta {
+  epoch: number;
+  step: number;
+  [key: string]: unknown;
+}
+
+export function saveCheckpoint(path: string, store: ParamStore, opt: Optimizer | undefined, meta: CheckpointMeta): void {
+  store.sync();
+  const sd: StateDict = new Map(store.model.stateDict());
+  if (opt)
+    for (const [k, t] of store.optimizerState(opt))
+      sd.set(OPTIMIZER_PREFIX + k, { data: t.data as Float32Array, shape: [...t.dims], dtype: 'float32' });
+  writeFileAtomic(path, encodeSafetensors(sd, { latentkit: JSON.stringify(meta) }));
+  writeFileAtomic(path.replace(/\.safetensors$/, '.json'), JSON.stringify({ ...meta, weights: path.split('/').pop() }, null, 2) + '\n');
+}
+
+export interface LoadedCheckpoint {
+  weights: StateDict;
+  optimizer: StateDict;
+  meta: CheckpointMeta;
+}
+
+export function readCheckpoint(path: string): LoadedCheckpoint {
+  if (!existsSync(path)) throw new Error(`${path}: no such checkpoint`);
+  const { tensors, metadata } = decodeSafetensors(readFileSync(path), path);
+  const weights: StateDict = new Map();
+  const optimizer: StateDict = new Map();
+  for (const [k, v] of tensors) (k.startsWith(OPTIMIZER_PREFIX) ? optimizer.set(k.slice(OPTIMIZER_PREFIX.length), v) : weights.set(k, v));
+  const meta = metadata.latentkit ? (JSON.parse(metadata.latentkit) as CheckpointMeta) : { epoch: 0, step: 0 };
+  return { weights, optimizer, meta };
+}
+
+/** Load a checkpoint (or plain PyTorch safetensors) into a model, and optimizer state into a store. */
+export function restore(model: Module, ck: LoadedCheckpoint, store?: ParamStore, opt?: Optimizer): void {
+  model.loadStateDict(ck.weights);
+  if (!store) return;
+  store.reload();
+  if (opt) {
+    store.ensureOptimizerState(opt);
+    for (const [k, e] of ck.optimizer) {
+      const cur = store.values.get(k);
+      if (!cur) throw new Error(`checkpoint optimizer state ${k} does not belong to this model`);
+      (cur.data as Float32Array).set(e.data as Float32Array);
+    }
+  }
+  store.step = ck.meta.step;
+}

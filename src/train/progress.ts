@@ -1,0 +1,43 @@
+// Progress display: a cli-progress bar (loss, images/s, ETA) on a TTY, plain periodic lines
+// otherwise (CI logs, pipes).
+import cliProgress from 'cli-progress';
+
+export interface ProgressSink {
+  start(label: string, total: number): void;
+  update(done: number, info: { loss: number; rate: number }): void;
+  stop(summary?: string): void;
+}
+
+export function makeProgress(enabled: boolean, stream: NodeJS.WriteStream = process.stderr): ProgressSink {
+  if (!enabled) return { start() {}, update() {}, stop(s) { if (s) stream.write(`${s}\n`); } };
+  if (stream.isTTY) {
+    const bar = new cliProgress.SingleBar(
+      { format: '{label} [{bar}] {value}/{total} | loss {loss} | {rate} img/s | ETA {eta_formatted}', stream, hideCursor: true, etaBuffer: 50 },
+      cliProgress.Presets.shades_classic,
+    );
+    return {
+      start: (label, total) => bar.start(total, 0, { label, loss: '-', rate: '-' }),
+      update: (done, i) => bar.update(done, { loss: i.loss.toFixed(5), rate: Math.round(i.rate) }),
+      stop: (s) => {
+        bar.stop();
+        if (s) stream.write(`${s}\n`);
+      },
+    };
+  }
+  // Not a TTY: a line at every 25% so logs show movement without flooding.
+  let label = '', total = 0, next = 0, t0 = 0;
+  return {
+    start(l, t) {
+      label = l; total = t; next = Math.ceil(t / 4); t0 = Date.now();
+    },
+    update(done, i) {
+      if (done < next || total === 0) return;
+      next += Math.ceil(total / 4);
+      const eta = ((Date.now() - t0) / done) * (total - done) / 1000;
+      stream.write(`${label} ${done}/${total} loss ${i.loss.toFixed(5)} ${Math.round(i.rate)} img/s ETA ${eta.toFixed(0)}s\n`);
+    },
+    stop(s) {
+      if (s) stream.write(`${s}\n`);
+    },
+  };
+}

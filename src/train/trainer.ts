@@ -1,0 +1,233 @@
+// The Trainer, shaped after Catalyst's SupervisedRunner + CheckpointCallback as used in the
+// chapter: train/valid loaders, per-epoch metrics, best and last checkpoints chosen by a valid
+// metric, best weights loaded at the end, `_metrics.json` with `best` and `last` entries.
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../data/atomic.js';
+import { epochSeed, type Batch, type DataLoader } from '../data/loader.js';
+import type { Module } from '../nn/module.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import { ForwardGraph, ParamStore, TrainingStep, type InputSpec, type StepFn } from '../runtime/compile.js';
+import type { SessionOptions } from '../runtime/ort.js';
+import { Rng } from '../util/random.js';
+import { readCheckpoint, restore, saveCheckpoint } from './checkpoint.js';
+import { makeProgress } from './progress.js';
+import { lrForEpoch, type Schedule } from './schedule.js';
+
+export interface EpochRecord {
+  epoch: number;
+  lr: number;
+  train: Record<string, number>;
+  valid: Record<string, number>;
+  seconds: number;
+  imagesPerSecond: number;
+  steps: number;
+}
+
+export interface Callback {
+  onEpochStart?(epoch: number, t: Trainer): void | Promise<void>;
+  onBatchEnd?(info: { epoch: number; step: number; loss: number; n: number }, t: Trainer): void | Promise<void>;
+  /** Return 'stop' to end training after this epoch. */
+  onEpochEnd?(record: EpochRecord, t: Trainer): void | 'stop' | Promise<void | 'stop'>;
+  onTrainEnd?(history: EpochRecord[], t: Trainer): void | Promise<void>;
+}
+
+export interface TrainerOptions {
+  model: Module;
+  inputs: InputSpec[];
+  /** Builds the loss (and metrics) from the model and the batch tensors. */
+  step: StepFn;
+  /** Turns a loader batch into the graph inputs (default: [batch.x]). */
+  feeds?: (batch: Batch, rng: Rng) => (Float32Array | BigInt64Array)[];
+  optimizer: Optimizer;
+  train: DataLoader;
+  valid?: DataLoader;
+  epochs: number;
+  outDir: string;
+  /** Valid metric that picks the best checkpoint (default 'loss', minimised). */
+  validMetric?: string;
+  minimize?: boolean;
+  schedule?: Schedule;
+  /** Stop when the valid metric has not improved by minDelta for `patience` epochs. */
+  earlyStopping?: { patience: number; minDelta?: number };
+  /** Stop after this many optimizer steps in total. */
+  maxSteps?: number;
+  /** Append every Nth step's loss to steps.csv. */
+  logEvery?: number;
+  clipGradNorm?: number;
+  callbacks?: Callback[];
+  resume?: boolean;
+  progress?: boolean;
+  seed?: number;
+  session?: SessionOptions;
+  /** Saved in checkpoints and the run's config.json (model preset, hyperparameters). */
+  config?: Record<string, unknown>;
+  log?: (line: string) => void;
+}
+
+export interface TrainResult {
+  history: EpochRecord[];
+  best: EpochRecord | undefined;
+  last: EpochRecord | undefined;
+  outDir: string;
+  stoppedBy: 'epochs' | 'steps' | 'early-stopping' | 'callback';
+}
+
+export class Trainer {
+  readonly store: ParamStore;
+  history: EpochRecord[] = [];
+  private trainStep?: TrainingStep;
+  private evalGraph?: ForwardGraph;
+  constructor(readonly opts: TrainerOptions) {
+    this.store = new ParamStore(opts.model);
+  }
+
+  get checkpointDir(): string {
+    return join(this.opts.outDir, 'checkpoints');
+  }
+
+  private metricOf(r: EpochRecord): number {
+    const key = this.opts.validMetric ?? 'loss';
+    const v = r.valid[key] ?? r.train[key];
+    if (v === undefined) throw new Error(`valid metric "${key}" is not reported; available: ${Object.keys(r.valid).join(', ')}`);
+    return (this.opts.minimize ?? true) ? v : -v;
+  }
+
+  private bestOf(history: EpochRecord[]): EpochRecord | undefined {
+    return history.reduce<EpochRecord | undefined>((b, r) => (!b || this.metricOf(r) < this.metricOf(b) ? r : b), undefined);
+  }
+
+  async compile(): Promise<void> {
+    const o = this.opts;
+    this.trainStep ??= await TrainingStep.create(o.model, o.inputs, o.step, { optimizer: o.optimizer, clipGradNorm: o.clipGradNorm, seed: o.seed, store: this.store, ...o.session });
+    if (o.valid) this.evalGraph ??= await ForwardGraph.create(o.model, o.inputs, o.step, this.store, o.session);
+  }
+
+  private feedsOf(batch: Batch, rng: Rng) {
+    return this.opts.feeds ? this.opts.feeds(batch, rng) : [batch.x];
+  }
+
+  /** Average loss and metrics over a loader, weighted by batch size. */
+  async evaluate(loader: DataLoader): Promise<Record<string, number>> {
+    await this.compile();
+    if (!this.evalGraph) this.evalGraph = await ForwardGraph.create(this.opts.model, this.opts.inputs, this.opts.step, this.store, this.opts.session);
+    const sums: Record<string, number> = {};
+    let count = 0;
+    const rng = new Rng(epochSeed(this.opts.seed ?? 0, 1_000_000));
+    for (const batch of loader.epoch(0)) {
+      const r = await this.evalGraph.run(this.feedsOf(batch, rng), batch.n);
+      sums.loss = (sums.loss ?? 0) + r.loss! * batch.n;
+      for (const [k, v] of Object.entries(r.metrics)) sums[k] = (sums[k] ?? 0) + v * batch.n;
+      count += batch.n;
+    }
+    return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / Math.max(count, 1)]));
+  }
+
+  private writeMetrics(): void {
+    const best = this.bestOf(this.history);
+    const last = this.history[this.history.length - 1];
+    const entry = (r: EpochRecord | undefined) =>
+      r && { epoch: r.epoch, train: r.train, valid: r.valid, lr: r.lr, _score_: (this.opts.minimize ?? true) ? this.metricOf(r) : -this.metricOf(r) };
+    writeFileAtomic(join(this.opts.outDir, '_metrics.json'), JSON.stringify({ best: entry(best), last: entry(last), valid_metric: this.opts.validMetric ?? 'loss' }, null, 2) + '\n');
+    writeFileAtomic(join(this.opts.outDir, 'metrics.jsonl'), this.history.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  }
+
+  async fit(): Promise<TrainResult> {
+    const o = this.opts;
+    const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+    mkdirSync(this.checkpointDir, { recursive: true });
+    writeFileAtomic(join(o.outDir, 'config.json'), JSON.stringify({ ...o.config, epochs: o.epochs, seed: o.seed ?? 0 }, null, 2) + '\n');
+    await this.compile();
+    const lastPath = join(this.checkpointDir, 'last.safetensors');
+    const bestPath = join(this.checkpointDir, 'best.safetensors');
+    if (o.resume) {
+      if (!existsSync(lastPath)) throw new Error(`--resume: ${lastPath} does not exist; nothing to resume`);
+      const ck = readCheckpoint(lastPath);
+      restore(o.model, ck, this.store, o.optimizer);
+      this.history = (ck.meta.history as EpochRecord[] | undefined) ?? [];
+      log(`resuming from ${lastPath}: epoch ${ck.meta.epoch} done, step ${ck.meta.step}`);
+    }
+    const baseLr = o.optimizer.lr;
+    const stepsLog = o.logEvery ? join(o.outDir, 'steps.csv') : undefined;
+    if (stepsLog && !existsSync(stepsLog)) writeFileSync(stepsLog, 'step,epoch,loss\n');
+    const progress = makeProgress(o.progress ?? true);
+    let stoppedBy: TrainResult['stoppedBy'] = 'epochs';
+
+    for (let epoch = this.history.length; epoch < o.epochs; epoch++) {
+      if (o.maxSteps !== undefined && this.store.step >= o.maxSteps) {
+        stoppedBy = 'steps';
+        break;
+      }
+      o.optimizer.lr = lrForEpoch(o.schedule ?? { kind: 'constant' }, baseLr, epoch, this.history.map((r) => this.metricOf(r)));
+      for (const cb of o.callbacks ?? []) await cb.onEpochStart?.(epoch, this);
+      // Per-epoch generators: a resumed run draws the same noise and order as an uninterrupted one.
+      const rng = new Rng(epochSeed((o.seed ?? 0) + 17, epoch));
+      this.trainStep!.reseed(epochSeed((o.seed ?? 0) + 31, epoch));
+      const t0 = performance.now();
+      let seen = 0, lossSum = 0, steps = 0;
+      const sums: Record<string, number> = {};
+      progress.start(`epoch ${epoch + 1}/${o.epochs}`, o.train.dataset.length);
+      for (const batch of o.train.epoch(epoch)) {
+        const r = await this.trainStep!.run(this.feedsOf(batch, rng), batch.n);
+        seen += batch.n;
+        steps++;
+        lossSum += r.loss * batch.n;
+        for (const [k, v] of Object.entries(r.metrics)) sums[k] = (sums[k] ?? 0) + v * batch.n;
+        const rate = seen / ((performance.now() - t0) / 1000);
+        progress.update(seen, { loss: lossSum / seen, rate });
+        if (stepsLog && this.store.step % o.logEvery! === 0) appendFileSync(stepsLog, `${this.store.step},${epoch},${r.loss}\n`);
+        for (const cb of o.callbacks ?? []) await cb.onBatchEnd?.({ epoch, step: this.store.step, loss: r.loss, n: batch.n }, this);
+        if (o.maxSteps !== undefined && this.store.step >= o.maxSteps) {
+          stoppedBy = 'steps';
+          break;
+        }
+      }
+      const trainSeconds = (performance.now() - t0) / 1000;
+      const train = { loss: lossSum / Math.max(seen, 1), ...Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / Math.max(seen, 1)])) };
+      const valid = o.valid ? await this.evaluate(o.valid) : {};
+      const record: EpochRecord = { epoch: epoch + 1, lr: o.optimizer.lr, train, valid, seconds: (performance.now() - t0) / 1000, imagesPerSecond: seen / trainSeconds, steps: this.store.step };
+      this.history.push(record);
+      const isBest = this.bestOf(this.history) === record;
+      const meta = { epoch: epoch + 1, step: this.store.step, history: this.history, config: o.config ?? {} };
+      // Best first, then last: a kill between the two leaves a consistent, resumable pair.
+      if (isBest) saveCheckpoint(bestPath, this.store, undefined, meta);
+      saveCheckpoint(lastPath, this.store, o.optimizer, meta);
+      this.writeMetrics();
+      const validText = Object.entries(valid).map(([k, v]) => `valid ${k} ${v.toFixed(5)}`).join(' ');
+      progress.stop(`epoch ${epoch + 1}/${o.epochs}: train loss ${train.loss.toFixed(5)} ${validText} | ${Math.round(record.imagesPerSecond)} img/s${isBest ? ' *best' : ''}`);
+      let stop = false;
+      for (const cb of o.callbacks ?? []) if ((await cb.onEpochEnd?.(record, this)) === 'stop') { stop = true; stoppedBy = 'callback'; }
+      if (o.earlyStopping && this.shouldStopEarly()) {
+        stoppedBy = 'early-stopping';
+        log(`early stopping: no improvement for ${o.earlyStopping.patience} epochs`);
+        stop = true;
+      }
+      if (stop || stoppedBy === 'steps') break;
+    }
+    // As CheckpointCallback(load_on_stage_end='best'): finish with the best weights.
+    const best = this.bestOf(this.history);
+    if (existsSync(bestPath) && best) {
+      restore(o.model, readCheckpoint(bestPath), this.store);
+    }
+    for (const cb of o.callbacks ?? []) await cb.onTrainEnd?.(this.history, this);
+    return { history: this.history, best, last: this.history[this.history.length - 1], outDir: o.outDir, stoppedBy };
+  }
+
+  private shouldStopEarly(): boolean {
+    const { patience, minDelta = 0 } = this.opts.earlyStopping!;
+    const scores = this.history.map((r) => this.metricOf(r));
+    let best = Infinity, since = 0;
+    for (const s of scores) {
+      if (s < best - minDelta) {
+        best = s;
+        since = 0;
+      } else since++;
+    }
+    return since >= patience;
+  }
+
+  async release(): Promise<void> {
+    await this.trainStep?.release();
+    await this.evalGraph?.release();
+  }
+}

@@ -1,0 +1,156 @@
+// End-to-end: the latentkit command as a user runs it.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { PNG } from 'pngjs';
+import { loadRun, runAutoencoder } from '../src/apps/autoencoder-run.js';
+import { loadFashionMnist } from '../src/data/fashion-mnist.js';
+import { writeIdx } from '../src/data/idx.js';
+import { Rng } from '../src/util/random.js';
+
+const BIN = new URL('../bin/latentkit.js', import.meta.url).pathname;
+const tmp = () => mkdtempSync(join(tmpdir(), 'latentkit-cli-'));
+
+/** Real Fashion-MNIST when installed, else a small synthetic set in MNIST format (blobs). */
+function dataDir(): string {
+  if (existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz')) return '/usr/share/datasets/fashion-mnist';
+  const dir = tmp();
+  const rng = new Rng(5);
+  for (const [stem, n] of [['train', 3000], ['t10k', 500]] as const) {
+    const px = new Uint8Array(n * 784);
+    for (let i = 0; i < n; i++) {
+      const cx = 8 + rng.int(12), cy = 8 + rng.int(12), r = 4 + rng.int(5);
+      for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) px[i * 784 + y * 28 + x] = (x - cx) ** 2 + (y - cy) ** 2 < r * r ? 200 : 0;
+    }
+    writeIdx(join(dir, `${stem}-images-idx3-ubyte.gz`), { shape: [n, 28, 28], data: px });
+    writeIdx(join(dir, `${stem}-labels-idx1-ubyte.gz`), { shape: [n], data: new Uint8Array(n).map(() => rng.int(10)) });
+  }
+  return dir;
+}
+const DATA = dataDir();
+
+function cli(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 300_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const lastValid = (dir: string) => JSON.parse(readFileSync(join(dir, '_metrics.json'), 'utf8')).last;
+
+test('train on a few hundred images: loss falls, files appear, figure has the right size, checkpoint reloads', async () => {
+  const out = join(tmp(), 'run');
+  const r = cli(['train', '--data-dir', DATA, '--limit-train', '640', '--limit-valid', '200', '--epochs', '3', '--out', out, '--no-progress', '--log-every', '5']);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /metrics: +.*_metrics\.json/);
+  const history = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(history.length, 3);
+  assert.ok(history[2].train.loss < history[0].train.loss, `train loss did not fall: ${history.map((h: any) => h.train.loss)}`);
+  const metrics = JSON.parse(readFileSync(join(out, '_metrics.json'), 'utf8'));
+  assert.equal(metrics.best.valid.loss, Math.min(...history.map((h: any) => h.valid.loss)));
+  assert.equal(metrics.last.epoch, 3);
+  const steps = readFileSync(join(out, 'steps.csv'), 'utf8').trim().split('\n');
+  assert.equal(steps[0], 'step,epoch,loss');
+  assert.equal(steps.length - 1, Math.floor((3 * 20) / 5));
+  // Figure 5.4: 10 originals over 10 reconstructions, 28 px cells at scale 3 with padding.
+  const png = PNG.sync.read(readFileSync(join(out, 'reconstruction.png')));
+  assert.ok(png.width > 10 * 28 * 3 && png.width < 10 * (28 * 3 + 10), `width ${png.width}`);
+  assert.ok(png.height > 2 * 28 * 3 && png.height < 2 * (28 * 3 + 10), `height ${png.height}`);
+  assert.match(readFileSync(join(out, 'loss.svg'), 'utf8'), /<svg/);
+  // The best checkpoint reloads to the same predictions as the eval command computes from it.
+  const run = loadRun(out);
+  const data = await loadFashionMnist('test', { dataDir: DATA, limit: 200 });
+  const a = await runAutoencoder(run, data.images, data.n);
+  const b = await runAutoencoder(loadRun(out), data.images, data.n);
+  assert.deepEqual(a.recon, b.recon);
+  let mse = 0;
+  for (let i = 0; i < a.recon.length; i++) mse += (a.recon[i]! - data.images[i]!) ** 2;
+  mse /= a.recon.length;
+  assert.ok(Math.abs(mse - metrics.best.valid.loss) < 1e-5, `reloaded MSE ${mse} vs logged ${metrics.best.valid.loss}`);
+  const ev = cli(['eval', out, '--data-dir', DATA, '--limit', '200']);
+  assert.equal(ev.code, 0, ev.err);
+  const m = /valid MSE ([\d.]+)\s+PSNR ([\d.]+) dB\s+SSIM ([\d.]+)/.exec(ev.out);
+  assert.ok(m, ev.out);
+  assert.ok(Math.abs(Number(m[1]) - mse) < 1e-5);
+  const rec = cli(['reconstruct', out, '--data-dir', DATA, '--samples', '3,1,4', '-o', join(out, 'r.png'), '--scale', '1']);
+  assert.equal(rec.code, 0, rec.err);
+  const png2 = PNG.sync.read(readFileSync(join(out, 'r.png')));
+  assert.ok(png2.width >= 3 * 28 && png2.width <= 3 * 28 + 8 && png2.height >= 56 && png2.height <= 56 + 6);
+  const plot = cli(['plot', out, '-o', join(out, 'curves.png')]);
+  assert.equal(plot.code, 0, plot.err);
+  assert.ok(PNG.sync.read(readFileSync(join(out, 'curves.png'))).width > 100);
+});
+
+test('SIGKILL during an epoch, then --resume: final metrics equal an uninterrupted run', async () => {
+  const base = tmp();
+  const args = (out: string) => ['train', '--data-dir', DATA, '--limit-train', '3000', '--limit-valid', '200', '--epochs', '3', '--out', out, '--no-progress', '--seed', '3'];
+  const full = join(base, 'full');
+  assert.equal(cli(args(full)).code, 0);
+  const cut = join(base, 'cut');
+  const child = spawn(process.execPath, [BIN, ...args(cut)], { stdio: 'ignore' });
+  const lastJson = join(cut, 'checkpoints', 'last.json');
+  await new Promise<void>((resolve, reject) => {
+    const t = setInterval(() => {
+      if (existsSync(lastJson)) {
+        clearInterval(t);
+        child.kill('SIGKILL');
+        resolve();
+      }
+    }, 5);
+    child.on('exit', () => { clearInterval(t); resolve(); });
+    setTimeout(() => reject(new Error('no checkpoint appeared')), 120_000);
+  });
+  await new Promise((r) => child.on('exit', r).emit === undefined || setTimeout(r, 200));
+  const before = JSON.parse(readFileSync(lastJson, 'utf8'));
+  assert.ok(before.epoch >= 1 && before.epoch < 3, `killed after epoch ${before.epoch}`);
+  const resumed = cli([...args(cut), '--resume']);
+  assert.equal(resumed.code, 0, resumed.err);
+  assert.match(resumed.err, /resuming from/);
+  assert.deepEqual(lastValid(cut).valid, lastValid(full).valid);
+  assert.deepEqual(lastValid(cut).train, lastValid(full).train);
+});
+
+test('bad input: one-line errors that name the problem, non-zero exit', () => {
+  const unknown = cli(['train', '--preset', 'nope', '--data-dir', DATA]);
+  assert.notEqual(unknown.code, 0);
+  assert.match(unknown.err, /unknown preset "nope".*seed-cnn/);
+  const dir = tmp();
+  const cfg = join(dir, 'model.json');
+  writeFileSync(cfg, JSON.stringify({ preset: 'seed-cnn', bottlenek: 10 }));
+  const badKey = cli(['train', '--config', cfg, '--data-dir', DATA]);
+  assert.notEqual(badKey.code, 0);
+  assert.match(badKey.err, /model\.json: unknown key "bottlenek"/);
+  const empty = tmp();
+  const missing = cli(['train', '--data-dir', empty], { LATENTKIT_DATA: empty, XDG_CACHE_HOME: empty });
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.err, /apt-get install dataset-fashion-mnist/);
+  // A truncated IDX file is named.
+  const trunc = tmp();
+  const full = readFileSync(join(DATA, 'train-images-idx3-ubyte.gz'));
+  writeIdx(join(trunc, 'train-images-idx3-ubyte'), { shape: [2, 28, 28], data: new Uint8Array(2 * 784) });
+  writeFileSync(join(trunc, 'train-images-idx3-ubyte'), readFileSync(join(trunc, 'train-images-idx3-ubyte')).subarray(0, 500));
+  for (const f of ['train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz']) writeFileSync(join(trunc, f), readFileSync(join(DATA, f)));
+  assert.ok(full.length > 0);
+  const t = cli(['train', '--data-dir', trunc], { LATENTKIT_DATA: empty, XDG_CACHE_HOME: empty });
+  assert.notEqual(t.code, 0);
+  assert.match(t.err, /train-images-idx3-ubyte: truncated/);
+  assert.equal(t.err.trim().split('\n').length, 1, t.err);
+  const notRun = cli(['eval', empty]);
+  assert.notEqual(notRun.code, 0);
+  assert.match(notRun.err, /not a latentkit run/);
+});
+
+test('explain conv-transpose: the chapter’s 2x2 -> 3x3 example and a strided, padded one', () => {
+  const r = cli(['explain', 'conv-transpose', '--input', '1,2;3,4', '--kernel', '1,1;1,1', '--bias', '1']);
+  assert.equal(r.code, 0, r.err);
+  assert.equal((r.out.match(/^copy \d/gm) ?? []).length, 4);
+  // With an all-ones kernel the sum counts overlaps: centre = 1+2+3+4, plus bias 1.
+  assert.match(r.out, /output \(sum \+ bias\), 3x3:\n\s+2\s+4\s+3\n\s+5\s+11\s+7\n\s+4\s+8\s+5/);
+  assert.match(r.out, /onnxruntime ConvTranspose gives the same output: yes/);
+  const out = join(tmp(), 'ct.png');
+  const s = cli(['explain', 'conv-transpose', '--input', '1,2,3;4,5,6;7,8,9', '--kernel', '1,0,1;0,1,0;1,0,1', '--stride', '2', '--padding', '1', '-o', out]);
+  assert.equal(s.code, 0, s.err);
+  assert.match(s.out, /5x5:/);
+  assert.ok(PNG.sync.read(readFileSync(out)).width > 0);
+});
