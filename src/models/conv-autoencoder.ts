@@ -1,7 +1,7 @@
 // The chapter's ConvAutoencoder, layer for layer, and a stronger variant with the same
 // 4-number bottleneck.
 import type { Tensor } from '../graph/tensor.js';
-import { AvgPool2d, BatchNorm2d, Conv2d, ConvTranspose2d, MaxPool2d, ReLU, Sequential, Sigmoid } from '../nn/index.js';
+import { AvgPool2d, Conv2d, ConvTranspose2d, Flatten, Linear, MaxPool2d, ReLU, Sequential, Sigmoid, Unflatten } from '../nn/index.js';
 import { Module } from '../nn/module.js';
 
 export abstract class Autoencoder extends Module {
@@ -50,29 +50,30 @@ export class ConvAutoencoder extends Autoencoder {
 }
 
 /**
- * Same 4-number code, more capacity: padded 3x3 convolutions with batch norm, a linear-free
- * global pooling bottleneck, and a wider decoder. Trains to a far lower MSE than the seed model.
+ * Same 4-number code, more capacity at little cost: strided 3x3 convolutions down to 7x7, a
+ * linear bottleneck, and transposed convolutions back up. Trains to a far lower MSE than the
+ * chapter's model while staying fast on a CPU.
  */
 export class DeepConvAutoencoder extends Autoencoder {
   encoder: Sequential;
   decoder: Sequential;
   codeShape() {
-    return [this.bottleneck, 1, 1];
+    return [this.bottleneck];
   }
-  constructor(readonly bottleneck = 4, width = 32) {
+  constructor(readonly bottleneck = 4, width = 16) {
     super();
     const w = width;
     this.encoder = new Sequential(
-      new Conv2d(1, w, 3, { padding: 1 }), new BatchNorm2d(w), new ReLU(), new MaxPool2d(2), // 14
-      new Conv2d(w, 2 * w, 3, { padding: 1 }), new BatchNorm2d(2 * w), new ReLU(), new MaxPool2d(2), // 7
-      new Conv2d(2 * w, 2 * w, 3), new BatchNorm2d(2 * w), new ReLU(), // 5
-      new Conv2d(2 * w, bottleneck, 5), // 1
+      new Conv2d(1, w, 3, { stride: 2, padding: 1 }), new ReLU(), // 14x14
+      new Conv2d(w, 2 * w, 3, { stride: 2, padding: 1 }), new ReLU(), // 7x7
+      new Flatten(),
+      new Linear(2 * w * 49, bottleneck),
     );
     this.decoder = new Sequential(
-      new ConvTranspose2d(bottleneck, 2 * w, 7), new BatchNorm2d(2 * w), new ReLU(), // 7
-      new ConvTranspose2d(2 * w, w, 4, { stride: 2, padding: 1 }), new BatchNorm2d(w), new ReLU(), // 14
-      new ConvTranspose2d(w, w, 4, { stride: 2, padding: 1 }), new BatchNorm2d(w), new ReLU(), // 28
-      new Conv2d(w, 1, 3, { padding: 1 }), new Sigmoid(),
+      new Linear(bottleneck, 2 * w * 49), new ReLU(),
+      new Unflatten(1, [2 * w, 7, 7]),
+      new ConvTranspose2d(2 * w, w, 4, { stride: 2, padding: 1 }), new ReLU(), // 14x14
+      new ConvTranspose2d(w, 1, 4, { stride: 2, padding: 1 }), new Sigmoid(), // 28x28
     );
   }
 }

@@ -37,11 +37,11 @@ export const PRESETS: Record<string, Preset> = {
     build: (c) => new ConvAutoencoder(c.bottleneck ?? 4),
   },
   cnn: {
-    description: 'a deeper convolutional autoencoder with batch norm and the same 4-number code',
+    description: 'a stronger convolutional autoencoder (strided convs, linear bottleneck) with the same 4-number code',
     inputShape: [1, 28, 28],
     defaults: { lr: 2e-3, batchSize: 64, epochs: 20, loss: 'mse', optimizer: 'adam', schedule: 'cosine' },
     options: ['bottleneck', 'width'],
-    build: (c) => new DeepConvAutoencoder(c.bottleneck ?? 4, c.width ?? 32),
+    build: (c) => new DeepConvAutoencoder(c.bottleneck ?? 4, c.width ?? 16),
   },
 };
 

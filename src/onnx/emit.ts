@@ -75,7 +75,8 @@ export function emitModel(g: Graph, opts: EmitOptions = {}): Uint8Array {
       name: opts.name ?? 'latentkit',
       node: nodes.map((n, i) => ({
         opType: n.op,
-        name: `${n.op}_${i}`,
+        // Scope in the name: onnxruntime's profiler then attributes time to layers.
+        name: `${n.scope || 'root'}#${n.op}_${i}`,
         input: n.inputs.map((v) => v.name),
         output: n.outputs.map((v) => v.name),
         attribute: Object.entries(n.attrs).map(([k, v]) => attrProto(k, v)),

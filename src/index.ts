@@ -1,0 +1,28 @@
+// latentkit's public API.
+export { Graph, ShapeError, type Dim, type Shape, type DType } from './graph/ir.js';
+export { Tensor } from './graph/tensor.js';
+export { registeredOps } from './graph/registry.js';
+export { gradients } from './autodiff/grad.js';
+export * from './nn/index.js';
+export { loadSafetensors, saveSafetensors, encodeSafetensors, decodeSafetensors } from './nn/safetensors.js';
+export * from './losses/index.js';
+export { Optimizer, Adam, AdamW, SGD } from './optim/optimizer.js';
+export { TrainingStep, ForwardGraph, ParamStore, NonFiniteError, type InputSpec, type StepFn, type StepOutput } from './runtime/compile.js';
+export { emitModel, OPSET } from './onnx/emit.js';
+export { exportOnnx, saveOnnx } from './onnx/export.js';
+export { Trainer, type Callback, type EpochRecord, type TrainerOptions } from './train/trainer.js';
+export { saveCheckpoint, readCheckpoint } from './train/checkpoint.js';
+export { lrForEpoch, parseSchedule, type Schedule } from './train/schedule.js';
+export { imageQuality, psnr, ssim } from './train/image-metrics.js';
+export { Autoencoder, ConvAutoencoder, DeepConvAutoencoder } from './models/conv-autoencoder.js';
+export { PRESETS, getPreset, buildModel } from './models/presets.js';
+export { trainImageAutoencoder } from './apps/train-images.js';
+export { loadRun, runAutoencoder } from './apps/autoencoder-run.js';
+export * from './data/idx.js';
+export * from './data/dataset.js';
+export * from './data/loader.js';
+export { loadFashionMnist, locateFashionMnist, FASHION_MNIST_CLASSES } from './data/fashion-mnist.js';
+export { loadImageFolder } from './data/image-folder.js';
+export { imageGridPng, reconstructionFigure, heatmapPng, savePng } from './viz/png.js';
+export { lossCurvesSvg, lossCurvesPng } from './viz/plot.js';
+export { Rng } from './util/random.js';
