@@ -10,7 +10,7 @@ import onnxProto from 'onnx-proto';
 import { Tensor } from '../src/graph/tensor.js';
 import { mseLoss } from '../src/losses/index.js';
 import { ConvAutoencoder } from '../src/models/conv-autoencoder.js';
-import { BatchNorm1d, Dropout, Linear, LSTM, manualSeed, Module, ReLU, Sequential, Sigmoid, type StateDict } from '../src/nn/index.js';
+import { BatchNorm1d, ConvTranspose2d, Dropout, Linear, LSTM, manualSeed, Module, ReLU, Sequential, Sigmoid, type StateDict } from '../src/nn/index.js';
 import { decodeSafetensors, encodeSafetensors, loadSafetensors, saveSafetensors } from '../src/nn/safetensors.js';
 import { exportOnnx, saveOnnx } from '../src/onnx/export.js';
 import { Adam } from '../src/optim/optimizer.js';
@@ -100,10 +100,11 @@ function assertStandardOpset17(bytes: Uint8Array, what: string): onnxProto.onnx.
   const model = onnx.ModelProto.decode(bytes);
   assert.equal(Number(model.irVersion), 8, `${what}: IR version`);
   assert.deepEqual(model.opsetImport.map((o) => [o.domain ?? '', Number(o.version)]), [['', 17]], `${what}: opset imports`);
-  assert.ok(model.graph!.node.length > 0);
-  for (const n of model.graph!.node) assert.ok(!n.domain || n.domain === 'ai.onnx', `${what}: node ${n.name} (${n.opType}) is in domain '${n.domain}'`);
+  const nodes = model.graph?.node ?? [];
+  assert.ok(nodes.length > 0);
+  for (const n of nodes) assert.ok(!n.domain || n.domain === 'ai.onnx', `${what}: node ${n.name} (${n.opType}) is in domain '${n.domain}'`);
   // Ops with no place in an inference model.
-  for (const n of model.graph!.node) assert.ok(!['RandomUniformLike', 'RandomNormalLike', 'Dropout'].includes(n.opType), `${what}: ${n.opType}`);
+  for (const n of nodes) assert.ok(!['RandomUniformLike', 'RandomNormalLike', 'Dropout'].includes(n.opType ?? ''), `${what}: ${n.opType}`);
   return model;
 }
 
@@ -113,9 +114,10 @@ for (const c of CASES) {
     const bytes = exportOnnx(model, { inputs: [{ name: 'x', shape: c.shape }] });
     assert.ok(model.training, 'export must restore training mode');
     const proto = assertStandardOpset17(bytes, c.name);
-    assert.deepEqual(proto.graph!.input.map((i) => i.name), ['x'], 'only the data input: weights are initializers');
-    assert.deepEqual(proto.graph!.output.map((o) => o.name), ['output']);
-    const inDims = proto.graph!.input[0]!.type!.tensorType!.shape!.dim!;
+    const inputs = proto.graph?.input ?? [], outputs = proto.graph?.output ?? [];
+    assert.deepEqual(inputs.map((i) => i.name), ['x'], 'only the data input: weights are initializers');
+    assert.deepEqual(outputs.map((o) => o.name), ['output']);
+    const inDims = inputs[0]?.type?.tensorType?.shape?.dim ?? [];
     assert.equal(inDims[0]!.dimParam, 'N', 'batch dimension is symbolic');
     assert.deepEqual(inDims.slice(1).map((d) => Number(d.dimValue)), c.shape);
     assert.deepEqual(u8(exportOnnx(model, { inputs: [{ name: 'x', shape: c.shape }] })), u8(bytes), 'export is deterministic');
@@ -246,7 +248,7 @@ test('a safetensors file written by PyTorch loads into ConvAutoencoder', () => {
   const n = Number(raw.readBigUInt64LE(0));
   const h = JSON.parse(raw.subarray(8, 8 + n).toString('utf8'));
   const [b] = h['decoder.4.bias'].data_offsets as [number, number];
-  assert.equal(model.decoder.at(4).bias.data[0], raw.readFloatLE(8 + n + b));
+  assert.equal((model.decoder.at(4) as ConvTranspose2d).bias!.data[0], raw.readFloatLE(8 + n + b));
 });
 
 function writeTmp(name: string, data: Uint8Array): string {

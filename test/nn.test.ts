@@ -347,11 +347,12 @@ test('loadStateDict with a missing or unexpected key throws naming it; strict=fa
   const extra = clone(m.stateDict());
   extra.set('decoder.9.weight', { data: new Float32Array(1), shape: [1], dtype: 'float32' });
   assert.throws(() => m.loadStateDict(extra), /unexpected \[decoder\.9\.weight\]/);
-  const before = Float32Array.from(m.encoder.at(0).weight.data);
+  const conv0 = () => m.encoder.at(0) as Conv2d;
+  const before = Float32Array.from(conv0().weight.data);
   (sd.get('encoder.0.weight')!.data as Float32Array).fill(0.5);
   m.loadStateDict(sd, false);
-  assert.ok(m.encoder.at(0).weight.data.every((v: number) => v === 0.5));
-  assert.notDeepEqual(before, m.encoder.at(0).weight.data);
+  assert.ok(conv0().weight.data.every((v) => v === 0.5));
+  assert.notDeepEqual(before, conv0().weight.data);
 });
 
 test('loadStateDict accepts a PyTorch state dict without num_batches_tracked (older checkpoints)', () => {

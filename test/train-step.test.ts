@@ -342,7 +342,7 @@ test('ForwardGraph in eval mode uses the trained parameters and running stats fr
   // Running stats really moved away from their initial 0 / 1.
   assert.ok(v('1.running_mean').some((m) => Math.abs(m) > 1e-3));
   // The module's own arrays are stale until sync(): the graph did not read them.
-  assert.notDeepEqual(Array.from(model.at(0).weight.data), Array.from(v('0.weight')));
+  assert.notDeepEqual(Array.from((model.at(0) as Linear).weight.data), Array.from(v('0.weight')));
 });
 
 // ---------------- dropout ----------------

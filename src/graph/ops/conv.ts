@@ -124,24 +124,45 @@ function poolInfer(x: Value, attrs: Attrs, extraOutputs: number) {
   return outs;
 }
 
+/** Windows that tile the input without overlap (kernel == stride, no padding or dilation, 2-D). */
+function isTiling(x: Value, attrs: Attrs): boolean {
+  const k = attrs.kernel_shape as number[];
+  const s = attrs.strides as number[];
+  const d = (attrs.dilations as number[] | undefined) ?? k.map(() => 1);
+  return x.shape.length === 4 && k.every((v, i) => v === s[i]) && (attrs.pads as number[]).every((p) => p === 0) && d.every((v) => v === 1) && !attrs.ceil_mode;
+}
+
+/**
+ * Nearest-neighbour upsampling of [N, C, Ho, Wo] by whole kh x kw windows, as a depthwise
+ * ConvTranspose with a ones kernel (exact: each output receives one product with 1.0).
+ * Measured far faster than Reshape + Expand in onnxruntime.
+ */
+function upsampleWindows(t: Tensor, kh: number, kw: number): Tensor {
+  const c = t.shape[1] as number;
+  const ones = t.constant({ dtype: 'float32', dims: [c, 1, kh, kw], data: new Float32Array(c * kh * kw).fill(1) }, 'ones_kernel');
+  return t.convTranspose(ones, undefined, { strides: [kh, kw], group: c });
+}
+
 defineOp('MaxPool', {
-  // Emits Indices too: MaxUnpool (disjoint windows) or an additive scatter routes dY back to
-  // the argmax positions (first maximum wins, as in PyTorch). Measured faster than ArgMax over window views, which needs
-  // transposes and broadcasting Where/Equal.
-  infer: ([x], attrs) => poolInfer(x!, attrs, 1),
-  vjp: ({ inputs: [x], outputs: [, idx], attrs }, [d]) => {
-    const k = attrs.kernel_shape as number[], s = attrs.strides as number[], dil = attrs.dilations as number[] | undefined;
-    const disjoint = k.every((kk, i) => (dil?.[i] ?? 1) * (kk - 1) + 1 <= s[i]!);
-    if (disjoint) return [d!.op('MaxUnpool', [idx!, x!.shapeOf()], { kernel_shape: k, strides: s, pads: attrs.pads! })];
-    // Overlapping windows can share an argmax: accumulate instead of overwrite.
+  // Tiling windows (the common MaxPool2d(k)) use onnxruntime's fast pooling kernel and route dY
+  // to the positions equal to their window's maximum. Exact ties (all-zero windows after ReLU)
+  // then all receive dY, where PyTorch picks the first; behind a ReLU both give the same
+  // gradient. Other windows emit Indices and scatter dY back additively.
+  infer: ([x], attrs) => poolInfer(x!, attrs, isTiling(x!, attrs) ? 0 : 1),
+  vjp: ({ inputs: [x], outputs: [y, idx], attrs }, [d]) => {
+    if (!idx) {
+      const [kh, kw] = attrs.kernel_shape as [number, number];
+      const [H, W] = spatialOf(x!.v) as [number, number];
+      const [Hc, Wc] = [(y!.shape[2] as number) * kh, (y!.shape[3] as number) * kw];
+      const cropped = Hc < H || Wc < W;
+      const xc = cropped ? x!.slice([0, 0], [Hc, Wc], [2, 3]) : x!;
+      const dxc = Tensor.where(xc.equal(upsampleWindows(y!, kh, kw)), upsampleWindows(d!, kh, kw), 0);
+      return [cropped ? dxc.op('Pad', [x!.ints([0, 0, 0, 0, 0, 0, H - Hc, W - Wc])]) : dxc];
+    }
     const flat = x!.zerosLike().reshape([-1]);
-    const scattered = flat.op('ScatterElements', [idx!.reshape([-1]), d!.reshape([-1])], { axis: 0, reduction: 'add' });
+    const scattered = flat.op('ScatterElements', [idx.reshape([-1]), d!.reshape([-1])], { axis: 0, reduction: 'add' });
     return [scattered.op('Reshape', [x!.shapeOf()])];
   },
-});
-
-defineOp('MaxUnpool', {
-  infer: ([, , shape]) => [{ dtype: 'float32', shape: shape!.producer!.inputs[0]!.shape }],
 });
 
 defineOp('AveragePool', {
