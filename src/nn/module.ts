@@ -21,7 +21,7 @@ export abstract class Module {
 
   /** Run forward inside this module's scope, so build errors name the layer. */
   call(...args: any[]): any {
-    const t = args.find((a) => a instanceof Tensor) as Tensor | undefined;
+    const t = args.flat(2).find((a) => a instanceof Tensor) as Tensor | undefined;
     if (!t) return this.forward(...args);
     const scope = `${this.path || '<root>'} (${this.constructor.name})`;
     try {

@@ -240,6 +240,11 @@ export class TrainingStep extends CompiledGraph {
     const r = await this.session.run(feeds);
     const loss = (r[this.outNames.loss]!.data as Float32Array)[0]!;
     if (!Number.isFinite(loss)) throw new NonFiniteError(`step ${stepNo}: loss is ${loss}; parameters were left unchanged`);
+    for (const [name, out] of this.outNames.buffers) {
+      const d = r[out]!.data;
+      if (d instanceof Float32Array && !finiteCheck(d))
+        throw new NonFiniteError(`step ${stepNo}: buffer ${name} became NaN or Inf (BatchNorm needs more than one value per channel in training; use a larger final batch or dropLast); nothing was updated`);
+    }
     // Outputs are fresh tensors: adopt them as the next step's inputs (no copies).
     for (const [name, out] of [...this.outNames.params, ...this.outNames.state, ...this.outNames.buffers]) this.store.values.set(name, r[out]!);
     this.store.step = stepNo;

@@ -117,7 +117,14 @@ defineOp('ConvTranspose', {
 
 function poolInfer(x: Value, attrs: Attrs, extraOutputs: number) {
   const g = geometry(attrs, attrs.kernel_shape as number[]);
-  const sp = spatialOf(x).map((n, i) => convOut(n, i, g, attrs.ceil_mode === 1));
+  const sp = spatialOf(x).map((n, i) => {
+    const o = convOut(n, i, g, attrs.ceil_mode === 1);
+    // PyTorch drops a ceil-mode window that would start in the end padding; onnxruntime's shape
+    // inference does not, so such a layer cannot be expressed faithfully: refuse it.
+    if (attrs.ceil_mode === 1 && (o - 1) * g.s[i]! >= n + g.pb[i]!)
+      throw new Error(`ceil_mode with padding ${g.pb[i]} would start the last window in the padding (input ${n}, kernel ${g.k[i]}, stride ${g.s[i]}); use ceil_mode=false or less padding`);
+    return o;
+  });
   const shape: Shape = [x.shape[0]!, x.shape[1]!, ...sp];
   const outs = [{ dtype: x.dtype, shape }];
   if (extraOutputs) outs.push({ dtype: 'int64', shape });
@@ -173,9 +180,29 @@ defineOp('AveragePool', {
     const c = x!.shape[1] as number;
     const inSp = spatialOf(x!.v), outSp = spatialOf(d!.v);
     const area = kernel.reduce((p, q) => p * q, 1);
-    const ones = x!.constant({ dtype: 'float32', dims: [c, 1, ...kernel], data: new Float32Array(c * area).fill(1 / area) }, 'avgpool_grad');
-    const outputPadding = inSp.map((n, i) => n + g.pb[i]! + g.pe[i]! - (kernel[i]! - 1) - 1 - (outSp[i]! - 1) * g.s[i]!);
-    return [d!.convTranspose(ones, undefined, { strides: g.s, pads: [...g.pb, ...g.pe], group: c, output_padding: outputPadding })];
+    // ceil_mode: the last window may overhang the padded input. Extend the end padding to cover it
+    // (so output_padding stays >= 0) and divide each window by the part inside the padded input.
+    const over = inSp.map((n, i) => Math.max(0, (outSp[i]! - 1) * g.s[i]! + kernel[i]! - (n + g.pb[i]! + g.pe[i]!)));
+    const pe = g.pe.map((p, i) => p + over[i]!);
+    const outputPadding = inSp.map((n, i) => n + g.pb[i]! + pe[i]! - (kernel[i]! - 1) - 1 - (outSp[i]! - 1) * g.s[i]!);
+    let dd = d!;
+    let w = 1 / area;
+    if (over.some((o) => o > 0)) {
+      const lens = outSp.map((o, i) => Array.from({ length: o }, (_, j) => Math.min(j * g.s[i]! + kernel[i]!, inSp[i]! + g.pb[i]! + g.pe[i]!) - j * g.s[i]!));
+      const count = outSp.reduce((p, q) => p * q, 1);
+      const inv = new Float32Array(count).map((_, flat) => {
+        let r = flat, prod = 1;
+        for (let i = outSp.length - 1; i >= 0; i--) {
+          prod *= lens[i]![r % outSp[i]!]!;
+          r = Math.floor(r / outSp[i]!);
+        }
+        return 1 / prod;
+      });
+      dd = d!.mul(d!.constant({ dtype: 'float32', dims: [1, 1, ...outSp], data: inv }, 'avgpool_grad_div'));
+      w = 1;
+    }
+    const ones = x!.constant({ dtype: 'float32', dims: [c, 1, ...kernel], data: new Float32Array(c * area).fill(w) }, 'avgpool_grad');
+    return [dd.convTranspose(ones, undefined, { strides: g.s, pads: [...g.pb, ...pe], group: c, output_padding: outputPadding })];
   },
 });
 
