@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Autoencoder } from '../models/conv-autoencoder.js';
-import { buildModel, getPreset, type ModelConfig } from '../models/presets.js';
+import { buildModel, getPreset, type ModelConfig } from '../models/index.js';
 import { ForwardGraph, ParamStore } from '../runtime/compile.js';
 import { readCheckpoint } from '../train/checkpoint.js';
 

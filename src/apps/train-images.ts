@@ -9,7 +9,7 @@ import { dataSource, loadFashionMnist } from '../data/fashion-mnist.js';
 import { DataLoader } from '../data/loader.js';
 import { bceLoss, mseLoss } from '../losses/index.js';
 import type { Autoencoder } from '../models/conv-autoencoder.js';
-import { buildModel, getPreset, readModelConfig, type ModelConfig, type TrainDefaults } from '../models/presets.js';
+import { buildModel, getPreset, readModelConfig, type ModelConfig, type TrainDefaults } from '../models/index.js';
 import { manualSeed } from '../nn/init.js';
 import { loadSafetensors } from '../nn/safetensors.js';
 import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizer.js';
@@ -17,6 +17,7 @@ import { lossCurvesSvg } from '../viz/plot.js';
 import { reconstructionFigure, savePng } from '../viz/png.js';
 import { writeFileAtomic } from '../data/atomic.js';
 import { Trainer, type Callback, type TrainResult } from '../train/trainer.js';
+import type { StepFn } from '../runtime/compile.js';
 import { parseSchedule } from '../train/schedule.js';
 import { runAutoencoder } from './autoencoder-run.js';
 
@@ -101,16 +102,12 @@ export async function trainImageAutoencoder(o: ImageTrainOptions): Promise<Image
   if (trainSet.shape.join(',') !== shape.join(',')) throw new Error(`images are [${trainSet.shape}] but preset ${modelConfig.preset} expects [${shape}]`);
   const outDir = o.out ?? trialDir('logs', o.resume);
   const optimizer = makeOptimizer(hp.optimizer, hp.lr);
-  const lossFn = hp.loss === 'bce' ? bceLoss : mseLoss;
   log(`training ${modelConfig.preset} (${model.numParameters()} parameters) on ${trainSet.n} images, validating on ${validSet.n}; lr ${hp.lr}, batch ${hp.batchSize}, ${hp.epochs} epochs -> ${outDir}`);
   const trainer = new Trainer({
     model,
-    inputs: [{ name: 'x', shape }],
-    step: (m, [x]) => {
-      const recon = m.call(x!);
-      const metrics: Record<string, Tensor> = hp.loss === 'mse' ? {} : { mse: mseLoss(recon, x!) };
-      return { loss: lossFn(recon, x!), metrics };
-    },
+    inputs: preset.inputs?.(modelConfig) ?? [{ name: 'x', shape }],
+    step: preset.step?.(hp, modelConfig) ?? reconstructionStep(hp.loss),
+    feeds: preset.feeds?.(modelConfig),
     optimizer,
     train: new DataLoader({ dataset: imageSetDataset(trainSet), batchSize: hp.batchSize, shuffle: o.shuffle ?? true, seed }),
     valid: new DataLoader({ dataset: imageSetDataset(validSet), batchSize: hp.batchSize, shuffle: false }),
@@ -139,6 +136,16 @@ export async function trainImageAutoencoder(o: ImageTrainOptions): Promise<Image
   const curves = join(outDir, 'loss.svg');
   writeFileAtomic(curves, lossCurves(result.history));
   return { ...result, figure, curves, metricsPath: join(outDir, '_metrics.json'), model };
+}
+
+/** Reconstruct the input; with BCE, also report MSE so runs stay comparable. */
+export function reconstructionStep(loss: TrainDefaults['loss']): StepFn {
+  const lossFn = loss === 'bce' ? bceLoss : mseLoss;
+  return (m, [x]) => {
+    const recon = m.call(x!);
+    const metrics: Record<string, Tensor> = loss === 'mse' ? {} : { mse: mseLoss(recon, x!) };
+    return { loss: lossFn(recon, x!), metrics };
+  };
 }
 
 export function lossCurves(history: TrainResult['history']): string {

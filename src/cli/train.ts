@@ -1,7 +1,7 @@
 // `latentkit train`
 import type { Command } from 'commander';
 import { trainImageAutoencoder } from '../apps/train-images.js';
-import { presetNames } from '../models/presets.js';
+import { presetNames } from '../models/index.js';
 import { floatArg, intArg } from './args.js';
 
 export function registerTrain(program: Command): void {

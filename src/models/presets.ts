@@ -1,6 +1,9 @@
 // Named model presets with their training defaults, and JSON model configs validated key by key.
 import { readFileSync } from 'node:fs';
+import type { Batch } from '../data/loader.js';
 import type { Module } from '../nn/module.js';
+import type { InputSpec, StepFn } from '../runtime/compile.js';
+import type { Rng } from '../util/random.js';
 import { ConvAutoencoder, DeepConvAutoencoder, type Autoencoder } from './conv-autoencoder.js';
 
 export interface TrainDefaults {
@@ -16,6 +19,7 @@ export interface ModelConfig {
   preset: string;
   bottleneck?: number;
   width?: number;
+  [option: string]: unknown;
 }
 
 export interface Preset {
@@ -26,6 +30,15 @@ export interface Preset {
   /** Keys of ModelConfig this preset understands besides `preset`. */
   options: string[];
   build(cfg: ModelConfig): Autoencoder;
+  /**
+   * Training objective; default: reconstruct the input with the `loss` default (MSE or BCE).
+   * Receives the model and the graph inputs (see `inputs`).
+   */
+  step?: (hp: TrainDefaults, cfg: ModelConfig) => StepFn;
+  /** Graph inputs besides the images; default [{ name: 'x', shape: inputShape }]. */
+  inputs?: (cfg: ModelConfig) => InputSpec[];
+  /** Turns a loader batch into graph inputs, e.g. adds noise (default [batch.x]). */
+  feeds?: (cfg: ModelConfig) => (batch: Batch, rng: Rng) => (Float32Array | BigInt64Array)[];
 }
 
 export const PRESETS: Record<string, Preset> = {
@@ -44,6 +57,12 @@ export const PRESETS: Record<string, Preset> = {
     build: (c) => new DeepConvAutoencoder(c.bottleneck ?? 4, c.width ?? 16),
   },
 };
+
+/** Add a preset (model families register theirs from their own modules). */
+export function registerPreset(name: string, preset: Preset): void {
+  if (PRESETS[name]) throw new Error(`preset ${name} registered twice`);
+  PRESETS[name] = preset;
+}
 
 export function presetNames(): string[] {
   return Object.keys(PRESETS);

@@ -1,0 +1,4 @@
+// Every model family, imported for the presets they register.
+export * from './conv-autoencoder.js';
+export * from './mlp-autoencoder.js';
+export * from './presets.js';
