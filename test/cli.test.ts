@@ -4,6 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { once } from 'node:events';
 import { test } from 'node:test';
 import { PNG } from 'pngjs';
 import { loadRun, runAutoencoder } from '../src/apps/autoencoder-run.js';
@@ -84,7 +85,7 @@ test('train on a few hundred images: loss falls, files appear, figure has the ri
 
 test('SIGKILL during an epoch, then --resume: final metrics equal an uninterrupted run', async () => {
   const base = tmp();
-  const args = (out: string) => ['train', '--data-dir', DATA, '--limit-train', '3000', '--limit-valid', '200', '--epochs', '3', '--out', out, '--no-progress', '--seed', '3'];
+  const args = (out: string) => ['train', '--data-dir', DATA, '--limit-train', '1500', '--limit-valid', '100', '--epochs', '3', '--out', out, '--no-progress', '--seed', '3'];
   const full = join(base, 'full');
   assert.equal(cli(args(full)).code, 0);
   const cut = join(base, 'cut');
@@ -101,7 +102,7 @@ test('SIGKILL during an epoch, then --resume: final metrics equal an uninterrupt
     child.on('exit', () => { clearInterval(t); resolve(); });
     setTimeout(() => reject(new Error('no checkpoint appeared')), 120_000);
   });
-  await new Promise((r) => child.on('exit', r).emit === undefined || setTimeout(r, 200));
+  if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
   const before = JSON.parse(readFileSync(lastJson, 'utf8'));
   assert.ok(before.epoch >= 1 && before.epoch < 3, `killed after epoch ${before.epoch}`);
   const resumed = cli([...args(cut), '--resume']);
@@ -153,4 +154,26 @@ test('explain conv-transpose: the chapter’s 2x2 -> 3x3 example and a strided, 
   assert.equal(s.code, 0, s.err);
   assert.match(s.out, /5x5:/);
   assert.ok(PNG.sync.read(readFileSync(out)).width > 0);
+});
+
+test('your own images: --images trains on a folder; a wrong-size image is refused by name unless --resize', async () => {
+  const sharp = (await import('sharp')).default;
+  const dir = tmp();
+  const imgs = join(dir, 'imgs');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(imgs);
+  for (let i = 0; i < 24; i++)
+    await sharp({ create: { width: 40, height: 36, channels: 3, background: { r: 10 * i, g: 255 - 10 * i, b: 90 } } }).png().toFile(join(imgs, `img${String(i).padStart(2, '0')}.png`));
+  const out = join(dir, 'run');
+  const r = cli(['train', '--images', imgs, '--epochs', '1', '--batch-size', '8', '--out', out, '--no-progress']);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /on 22 images, validating on 2/);
+  const wrong = cli(['reconstruct', out, '--image', join(imgs, 'img00.png'), '-o', join(dir, 'x.png')]);
+  assert.notEqual(wrong.code, 0);
+  assert.match(wrong.err, /img00\.png: image is 40x36, the model takes 28x28/);
+  assert.equal(wrong.err.trim().split('\n').length, 1);
+  const ok = cli(['reconstruct', out, '--image', join(imgs, 'img00.png'), join(imgs, 'img01.png'), '--resize', '--scale', '1', '-o', join(dir, 'y.png')]);
+  assert.equal(ok.code, 0, ok.err);
+  const png = PNG.sync.read(readFileSync(join(dir, 'y.png')));
+  assert.ok(png.width >= 56 && png.width <= 56 + 6, `width ${png.width}`);
 });

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import type { Tensor } from '../graph/tensor.js';
 import { imageSetDataset } from '../data/dataset.js';
 import { dataSource, loadFashionMnist } from '../data/fashion-mnist.js';
-import { DataLoader } from '../data/loader.js';
+import { DataLoader, randomSplit } from '../data/loader.js';
+import type { ImageSet } from '../data/dataset.js';
+import { loadImageFolder } from '../data/image-folder.js';
 import { bceLoss, mseLoss } from '../losses/index.js';
 import type { Autoencoder } from '../models/conv-autoencoder.js';
 import { buildModel, getPreset, readModelConfig, type ModelConfig, type TrainDefaults } from '../models/index.js';
@@ -26,6 +28,8 @@ export interface ImageTrainOptions {
   configFile?: string;
   bottleneck?: number;
   dataDir?: string;
+  /** Train on a folder of the user's PNG/JPEG images instead (resized to the model's input; 10% held out for validation). */
+  images?: string;
   epochs?: number;
   batchSize?: number;
   lr?: number;
@@ -94,11 +98,10 @@ export async function trainImageAutoencoder(o: ImageTrainOptions): Promise<Image
     log(`initialised weights from ${o.init}`);
   }
   const dataOpts = dataSource(o.dataDir);
-  const [trainSet, validSet] = await Promise.all([
-    loadFashionMnist('train', { ...dataOpts, limit: o.limitTrain }),
-    loadFashionMnist('test', { ...dataOpts, limit: o.limitValid }),
-  ]);
   const shape = preset.inputShape;
+  const [trainSet, validSet] = o.images
+    ? await imageFolderSplit(o.images, shape, seed, o.limitTrain, o.limitValid)
+    : await Promise.all([loadFashionMnist('train', { ...dataOpts, limit: o.limitTrain }), loadFashionMnist('test', { ...dataOpts, limit: o.limitValid })]);
   if (trainSet.shape.join(',') !== shape.join(',')) throw new Error(`images are [${trainSet.shape}] but preset ${modelConfig.preset} expects [${shape}]`);
   const outDir = o.out ?? trialDir('logs', o.resume);
   const optimizer = makeOptimizer(hp.optimizer, hp.lr);
@@ -122,7 +125,7 @@ export async function trainImageAutoencoder(o: ImageTrainOptions): Promise<Image
     seed,
     callbacks: o.callbacks,
     session: { intraOpThreads: o.threads ?? 1 },
-    config: { model: modelConfig, ...hp, dataset: 'fashion-mnist', limitTrain: o.limitTrain, limitValid: o.limitValid, init: o.init },
+    config: { model: modelConfig, ...hp, dataset: o.images ? `images:${o.images}` : 'fashion-mnist', limitTrain: o.limitTrain, limitValid: o.limitValid, init: o.init },
     log,
   });
   const result = await trainer.fit();
@@ -136,6 +139,23 @@ export async function trainImageAutoencoder(o: ImageTrainOptions): Promise<Image
   const curves = join(outDir, 'loss.svg');
   writeFileAtomic(curves, lossCurves(result.history));
   return { ...result, figure, curves, metricsPath: join(outDir, '_metrics.json'), model };
+}
+
+/** A user's image folder as train/valid ImageSets (a seeded 90/10 split). */
+async function imageFolderSplit(dir: string, shape: number[], seed: number, limitTrain?: number, limitValid?: number): Promise<[ImageSet, ImageSet]> {
+  if (shape[0] !== 1) throw new Error(`--images supports single-channel models; this preset takes [${shape}]`);
+  const all = await loadImageFolder(dir, { size: [shape[1]!, shape[2]!], grayscale: true });
+  if (all.n < 2) throw new Error(`${dir}: need at least 2 images to split into train and valid, found ${all.n}`);
+  const nValid = Math.max(1, Math.round(all.n * 0.1));
+  const [validIdx, trainIdx] = randomSplit(all.n, [nValid, all.n - nValid], seed);
+  const pick = (idx: Int32Array, limit?: number): ImageSet => {
+    const ids = limit === undefined ? idx : idx.subarray(0, limit);
+    const size = shape.reduce((a, b) => a * b, 1);
+    const images = new Float32Array(ids.length * size);
+    ids.forEach((i, k) => images.set(all.images.subarray(i * size, (i + 1) * size), k * size));
+    return { images, labels: Uint8Array.from(ids, (i) => all.labels[i]!), n: ids.length, shape: all.shape, classNames: all.classNames };
+  };
+  return [pick(trainIdx!, limitTrain), pick(validIdx!, limitValid)];
 }
 
 /** Reconstruct the input; with BCE, also report MSE so runs stay comparable. */

@@ -12,6 +12,7 @@ import { imageQuality } from '../train/image-metrics.js';
 import { lossCurvesPng } from '../viz/plot.js';
 import { reconstructionFigure, savePng } from '../viz/png.js';
 import { intArg } from './args.js';
+import { readImageForModel } from '../data/image-file.js';
 
 function history(dir: string): EpochRecord[] {
   const path = join(dir, 'metrics.jsonl');
@@ -49,11 +50,23 @@ export function registerRunCommands(program: Command): void {
     .option('-o, --output <PATH>', 'PNG to write', 'reconstruction.png')
     .option('-n, --count <N>', 'number of samples', intArg, 10)
     .option('--samples <LIST>', 'comma-separated test-set indices (overrides --count)')
+    .option('--image <FILE...>', 'reconstruct your own image files instead of test samples')
+    .option('--resize', 'resize --image files to the model input size (otherwise a size mismatch is an error)')
     .option('--scale <N>', 'pixel scale', intArg, 3)
     .option('--data-dir <DIR>', 'Fashion-MNIST folder')
-    .addHelpText('after', '\nExamples:\n  latentkit reconstruct logs/trial_0_autoencoder -o fig.png\n  latentkit reconstruct logs/trial_0_autoencoder --samples 0,5,42 -o picks.png')
+    .addHelpText('after', '\nExamples:\n  latentkit reconstruct logs/trial_0_autoencoder -o fig.png\n  latentkit reconstruct logs/trial_0_autoencoder --samples 0,5,42 -o picks.png\n  latentkit reconstruct logs/trial_0_autoencoder --image shirt.png --resize -o mine.png')
     .action(async (dir: string, o) => {
       const run = loadRun(dir);
+      const [, h, w] = run.inputShape as [number, number, number];
+      if (o.image) {
+        const files = o.image as string[];
+        const picked = new Float32Array(files.length * h * w);
+        for (const [k, f] of files.entries()) picked.set(await readImageForModel(f, h, w, o.resize), k * h * w);
+        const { recon } = await runAutoencoder(run, picked, files.length);
+        savePng(o.output, reconstructionFigure(picked, recon, { n: files.length, h, w, scale: o.scale }));
+        process.stdout.write(`wrote ${o.output} (${files.length} images on top, reconstructions below)\n`);
+        return;
+      }
       const data = await loadFashionMnist('test', dataSource(o.dataDir));
       const ids: number[] = o.samples ? String(o.samples).split(',').map((s) => intArg(s.trim())) : Array.from({ length: o.count }, (_, i) => i);
       const size = 28 * 28;

@@ -12,6 +12,7 @@ export function registerTrain(program: Command): void {
     .option('--config <FILE>', 'JSON model config, e.g. {"preset": "seed-cnn", "bottleneck": 10, "lr": 0.01}')
     .option('--bottleneck <K>', 'number of code channels (the chapter suggests trying 10 instead of 4)', intArg)
     .option('--data-dir <DIR>', 'folder with the Fashion-MNIST IDX files (else LATENTKIT_DATA, /usr/share/datasets/fashion-mnist, cache)')
+    .option('--images <DIR>', 'train on your own PNG/JPEG images (class subfolders optional); 10% held out for validation')
     .option('--epochs <N>', 'epochs (preset default)', intArg)
     .option('--batch-size <N>', 'batch size (preset default)', intArg)
     .option('--lr <X>', 'learning rate (preset default)', floatArg)
@@ -35,10 +36,11 @@ Examples:
   latentkit train --preset cnn --epochs 30
   latentkit train --limit-train 2000 --limit-valid 500 --epochs 2   a quick check
   latentkit train --out runs/b10 --resume                   continue after an interruption
-  latentkit train --init weights.safetensors                start from PyTorch weights`)
+  latentkit train --init weights.safetensors                start from PyTorch weights
+  latentkit train --images my_photos/ --epochs 10           your own images (resized to 28x28 grayscale)`)
     .action(async (o) => {
       const r = await trainImageAutoencoder({
-        preset: o.preset, configFile: o.config, bottleneck: o.bottleneck, dataDir: o.dataDir, epochs: o.epochs, batchSize: o.batchSize,
+        preset: o.preset, configFile: o.config, bottleneck: o.bottleneck, dataDir: o.dataDir, images: o.images, epochs: o.epochs, batchSize: o.batchSize,
         lr: o.lr, schedule: o.schedule, seed: o.seed, out: o.out, init: o.init, resume: o.resume, limitTrain: o.limitTrain,
         limitValid: o.limitValid, steps: o.steps, logEvery: o.logEvery, earlyStopping: o.earlyStopping, shuffle: o.shuffle,
         threads: o.threads, progress: o.progress,

@@ -2,3 +2,4 @@
 export * from './conv-autoencoder.js';
 export * from './mlp-autoencoder.js';
 export * from './presets.js';
+export * from './vae.js';

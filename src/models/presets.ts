@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Batch } from '../data/loader.js';
 import type { Module } from '../nn/module.js';
 import type { InputSpec, StepFn } from '../runtime/compile.js';
+import type { FeedInfo } from '../train/trainer.js';
 import type { Rng } from '../util/random.js';
 import { ConvAutoencoder, DeepConvAutoencoder, type Autoencoder } from './conv-autoencoder.js';
 
@@ -37,8 +38,8 @@ export interface Preset {
   step?: (hp: TrainDefaults, cfg: ModelConfig) => StepFn;
   /** Graph inputs besides the images; default [{ name: 'x', shape: inputShape }]. */
   inputs?: (cfg: ModelConfig) => InputSpec[];
-  /** Turns a loader batch into graph inputs, e.g. adds noise (default [batch.x]). */
-  feeds?: (cfg: ModelConfig) => (batch: Batch, rng: Rng) => (Float32Array | BigInt64Array)[];
+  /** Turns a loader batch into graph inputs, e.g. adds noise (default [batch.x]); `info` gives the epoch. */
+  feeds?: (cfg: ModelConfig) => (batch: Batch, rng: Rng, info: FeedInfo) => (Float32Array | BigInt64Array)[];
 }
 
 export const PRESETS: Record<string, Preset> = {

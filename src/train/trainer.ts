@@ -32,13 +32,19 @@ export interface Callback {
   onTrainEnd?(history: EpochRecord[], t: Trainer): void | Promise<void>;
 }
 
+/** Where a batch is fed: the 0-based epoch, and training (true) or evaluation (false). */
+export interface FeedInfo {
+  epoch: number;
+  training: boolean;
+}
+
 export interface TrainerOptions {
   model: Module;
   inputs: InputSpec[];
   /** Builds the loss (and metrics) from the model and the batch tensors. */
   step: StepFn;
   /** Turns a loader batch into the graph inputs (default: [batch.x]). */
-  feeds?: (batch: Batch, rng: Rng) => (Float32Array | BigInt64Array)[];
+  feeds?: (batch: Batch, rng: Rng, info: FeedInfo) => (Float32Array | BigInt64Array)[];
   optimizer: Optimizer;
   train: DataLoader;
   valid?: DataLoader;
@@ -103,19 +109,22 @@ export class Trainer {
     if (o.valid) this.evalGraph ??= await ForwardGraph.create(o.model, o.inputs, o.step, this.store, o.session);
   }
 
-  private feedsOf(batch: Batch, rng: Rng) {
-    return this.opts.feeds ? this.opts.feeds(batch, rng) : [batch.x];
+  private feedsOf(batch: Batch, rng: Rng, info: FeedInfo) {
+    return this.opts.feeds ? this.opts.feeds(batch, rng, info) : [batch.x];
   }
 
   /** Average loss and metrics over a loader, weighted by batch size. */
-  async evaluate(loader: DataLoader): Promise<Record<string, number>> {
+  async evaluate(loader: DataLoader, epoch = Math.max(0, this.history.length - 1)): Promise<Record<string, number>> {
     await this.compile();
     if (!this.evalGraph) this.evalGraph = await ForwardGraph.create(this.opts.model, this.opts.inputs, this.opts.step, this.store, this.opts.session);
     const sums: Record<string, number> = {};
     let count = 0;
     const rng = new Rng(epochSeed(this.opts.seed ?? 0, 1_000_000));
+    // Same in-graph noise (e.g. a VAE's samples) at every evaluation, so resumed runs match.
+    this.evalGraph.reseed(epochSeed((this.opts.seed ?? 0) + 47, 1_000_000));
+    const info: FeedInfo = { epoch, training: false };
     for (const batch of loader.epoch(0)) {
-      const r = await this.evalGraph.run(this.feedsOf(batch, rng), batch.n);
+      const r = await this.evalGraph.run(this.feedsOf(batch, rng, info), batch.n);
       sums.loss = (sums.loss ?? 0) + r.loss! * batch.n;
       for (const [k, v] of Object.entries(r.metrics)) sums[k] = (sums[k] ?? 0) + v * batch.n;
       count += batch.n;
@@ -168,7 +177,7 @@ export class Trainer {
       const sums: Record<string, number> = {};
       progress.start(`epoch ${epoch + 1}/${o.epochs}`, o.train.dataset.length);
       for (const batch of o.train.epoch(epoch)) {
-        const r = await this.trainStep!.run(this.feedsOf(batch, rng), batch.n);
+        const r = await this.trainStep!.run(this.feedsOf(batch, rng, { epoch, training: true }), batch.n);
         seen += batch.n;
         steps++;
         lossSum += r.loss * batch.n;
@@ -184,7 +193,7 @@ export class Trainer {
       }
       const trainSeconds = (performance.now() - t0) / 1000;
       const train = { loss: lossSum / Math.max(seen, 1), ...Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / Math.max(seen, 1)])) };
-      const valid = o.valid ? await this.evaluate(o.valid) : {};
+      const valid = o.valid ? await this.evaluate(o.valid, epoch) : {};
       const record: EpochRecord = { epoch: epoch + 1, lr: o.optimizer.lr, train, valid, seconds: (performance.now() - t0) / 1000, imagesPerSecond: seen / trainSeconds, steps: this.store.step };
       this.history.push(record);
       const isBest = this.bestOf(this.history) === record;
