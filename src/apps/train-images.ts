@@ -45,6 +45,7 @@ export interface ImageTrainOptions {
   schedule?: string;
   earlyStopping?: number;
   threads?: number;
+  workers?: number | 'auto';
   progress?: boolean;
   callbacks?: Callback[];
   log?: (line: string) => void;
@@ -125,6 +126,7 @@ export async function trainImageAutoencoder(o: ImageTrainOptions): Promise<Image
     seed,
     callbacks: o.callbacks,
     session: { intraOpThreads: o.threads ?? 1 },
+    workers: o.workers,
     config: { model: modelConfig, ...hp, dataset: o.images ? `images:${o.images}` : 'fashion-mnist', limitTrain: o.limitTrain, limitValid: o.limitValid, init: o.init },
     log,
   });

@@ -27,7 +27,8 @@ export function registerTrain(program: Command): void {
     .option('--log-every <N>', 'append every Nth step loss to steps.csv', intArg)
     .option('--early-stopping <N>', 'stop when valid loss has not improved for N epochs', intArg)
     .option('--no-shuffle', 'keep file order')
-    .option('--threads <N>', 'onnxruntime intra-op threads', intArg, 1)
+    .option('--threads <N>', 'onnxruntime intra-op threads per session', intArg, 1)
+    .option('--workers <N>', 'threads sharing each batch (data parallel; "auto" = all cores)', (v: string) => (v === 'auto' ? 'auto' : intArg(v)), 1)
     .option('--no-progress', 'no progress bar')
     .addHelpText('after', `
 Examples:
@@ -43,7 +44,7 @@ Examples:
         preset: o.preset, configFile: o.config, bottleneck: o.bottleneck, dataDir: o.dataDir, images: o.images, epochs: o.epochs, batchSize: o.batchSize,
         lr: o.lr, schedule: o.schedule, seed: o.seed, out: o.out, init: o.init, resume: o.resume, limitTrain: o.limitTrain,
         limitValid: o.limitValid, steps: o.steps, logEvery: o.logEvery, earlyStopping: o.earlyStopping, shuffle: o.shuffle,
-        threads: o.threads, progress: o.progress,
+        threads: o.threads, workers: o.workers, progress: o.progress,
       });
       const best = r.best;
       process.stdout.write(

@@ -87,7 +87,7 @@ interface Traced {
   out: StepOutput;
 }
 
-function traceStep(model: Module, specs: InputSpec[], fn: StepFn, training: boolean): Traced {
+export function traceStep(model: Module, specs: InputSpec[], fn: StepFn, training: boolean): Traced {
   model.train(training);
   const { g, ctx } = beginTrace(model, 'train');
   const inputs = specs.map((s) => g.input(s.name, s.dtype ?? 'float32', ['N', ...s.shape] as Shape));
@@ -162,13 +162,20 @@ export interface TrainingOptions extends SessionOptions {
   store?: ParamStore;
 }
 
+/** torch.nn.utils.clip_grad_norm_: scale all gradients so their joint L2 norm is at most maxNorm. */
+export function clipByGlobalNorm(grads: Tensor[], maxNorm: number): Tensor[] {
+  const total = grads.map((d) => d.square().sum()).reduce((a, b) => a.add(b)).sqrt();
+  const coef = grads[0]!.scalar(maxNorm).div(total.add(1e-6)).min(1);
+  return grads.map((d) => d.mul(coef));
+}
+
 export interface StepResult {
   loss: number;
   metrics: Record<string, number>;
   gradients?: Map<string, Float32Array>;
 }
 
-function finiteCheck(data: ArrayLike<number>): boolean {
+export function finiteCheck(data: ArrayLike<number>): boolean {
   for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) return false;
   return true;
 }
@@ -187,11 +194,7 @@ export class TrainingStep extends CompiledGraph {
 
     const trained = store.params.filter(([, p]) => ctx.params.has(p));
     let grads = gradients(g, out.loss.v, trained.map(([, p]) => ctx.params.get(p)!)).map((v) => new Tensor(g, v));
-    if (opts.clipGradNorm) {
-      const total = grads.map((d) => d.square().sum()).reduce((a, b) => a.add(b)).sqrt();
-      const coef = out.loss.scalar(opts.clipGradNorm).div(total.add(1e-6)).min(1);
-      grads = grads.map((d) => d.mul(coef));
-    }
+    if (opts.clipGradNorm) grads = clipByGlobalNorm(grads, opts.clipGradNorm);
     const scalarNames = Object.keys(opt.scalars(1));
     const scalars = Object.fromEntries(scalarNames.map((k) => [k, new Tensor(g, g.input(`opt_${k}`, 'float32', []))]));
     const outputs: Value[] = [];

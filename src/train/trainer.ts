@@ -7,7 +7,8 @@ import { writeFileAtomic } from '../data/atomic.js';
 import { epochSeed, type Batch, type DataLoader } from '../data/loader.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
-import { ForwardGraph, ParamStore, TrainingStep, type InputSpec, type StepFn } from '../runtime/compile.js';
+import { ForwardGraph, ParamStore, type InputSpec, type StepFn } from '../runtime/compile.js';
+import { createTrainingStep, type AnyTrainingStep } from '../runtime/parallel.js';
 import type { SessionOptions } from '../runtime/ort.js';
 import { Rng } from '../util/random.js';
 import { readCheckpoint, restore, saveCheckpoint } from './checkpoint.js';
@@ -66,6 +67,8 @@ export interface TrainerOptions {
   progress?: boolean;
   seed?: number;
   session?: SessionOptions;
+  /** Threads sharing each batch (data parallel); 'auto' = every core for models without BatchNorm. Default 1. */
+  workers?: number | 'auto';
   /** Saved in checkpoints and the run's config.json (model preset, hyperparameters). */
   config?: Record<string, unknown>;
   log?: (line: string) => void;
@@ -82,7 +85,7 @@ export interface TrainResult {
 export class Trainer {
   readonly store: ParamStore;
   history: EpochRecord[] = [];
-  private trainStep?: TrainingStep;
+  private trainStep?: AnyTrainingStep;
   private evalGraph?: ForwardGraph;
   constructor(readonly opts: TrainerOptions) {
     this.store = new ParamStore(opts.model);
@@ -105,7 +108,7 @@ export class Trainer {
 
   async compile(): Promise<void> {
     const o = this.opts;
-    this.trainStep ??= await TrainingStep.create(o.model, o.inputs, o.step, { optimizer: o.optimizer, clipGradNorm: o.clipGradNorm, seed: o.seed, store: this.store, ...o.session });
+    this.trainStep ??= await createTrainingStep(o.model, o.inputs, o.step, { optimizer: o.optimizer, clipGradNorm: o.clipGradNorm, seed: o.seed, store: this.store, workers: o.workers ?? 1, ...o.session });
     if (o.valid) this.evalGraph ??= await ForwardGraph.create(o.model, o.inputs, o.step, this.store, o.session);
   }
 
