@@ -37,6 +37,7 @@ import argparse
 import json
 import platform
 import resource
+import os
 import sys
 import time
 
@@ -45,21 +46,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-class ConvAutoencoder(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.encoder = nn.Sequential(
-            nn.Conv2d(1, 16, 4), nn.ReLU(), nn.MaxPool2d(2, 2),
-            nn.Conv2d(16, 4, 4), nn.ReLU(), nn.AvgPool2d(9),
-        )
-        self.decoder = nn.Sequential(
-            nn.ConvTranspose2d(4, 16, 5, stride=2), nn.ReLU(),
-            nn.ConvTranspose2d(16, 4, 5, stride=2), nn.ReLU(),
-            nn.ConvTranspose2d(4, 1, 4, stride=2), nn.Sigmoid(),
-        )
-
-    def forward(self, x):
-        return self.decoder(self.encoder(x))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'scripts'))
+from torch_models import ConvAutoencoder  # noqa: E402  (shared with the fixture script)
 
 
 class MlpAutoencoder(nn.Module):

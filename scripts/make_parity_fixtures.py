@@ -175,21 +175,8 @@ except ImportError:  # environment hint only
 
 # --------------------------------------------------------------------- models
 
-class ConvAutoencoder(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.encoder = nn.Sequential(
-            nn.Conv2d(1, 16, 4), nn.ReLU(), nn.MaxPool2d(2, 2),
-            nn.Conv2d(16, 4, 4), nn.ReLU(), nn.AvgPool2d(9),
-        )
-        self.decoder = nn.Sequential(
-            nn.ConvTranspose2d(4, 16, 5, stride=2), nn.ReLU(),
-            nn.ConvTranspose2d(16, 4, 5, stride=2), nn.ReLU(),
-            nn.ConvTranspose2d(4, 1, 4, stride=2), nn.Sigmoid(),
-        )
-
-    def forward(self, x):
-        return self.decoder(self.encoder(x))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_models import ConvAutoencoder  # noqa: E402  (shared with the other scripts)
 
 
 class MlpAutoencoder(nn.Module):
