@@ -133,3 +133,22 @@ for (const [name, c] of Object.entries(CASES)) {
     }
   });
 }
+
+test('BCE on saturated probabilities (exactly 0 and 1) has PyTorch’s value and finite gradients', async () => {
+  const { Graph } = await import('../src/graph/ir.js');
+  const { Tensor } = await import('../src/graph/tensor.js');
+  const { gradients } = await import('../src/autodiff/grad.js');
+  const { emitModel } = await import('../src/onnx/emit.js');
+  const { createSession, tensor } = await import('../src/runtime/ort.js');
+  const g = new Graph();
+  const p = new Tensor(g, g.input('p', 'float32', [4]));
+  const t = new Tensor(g, g.input('t', 'float32', [4]));
+  const loss = bceLoss(p, t, 'sum');
+  const [dp] = gradients(g, loss.v, [p.v]);
+  g.outputs = [loss.v, dp!];
+  const s = await createSession(emitModel(g));
+  const r = await s.run({ p: tensor('float32', Float32Array.of(0, 1, 0, 1), [4]), t: tensor('float32', Float32Array.of(1, 0, 0, 1), [4]) });
+  // PyTorch: -(1*max(log 0, -100)) - (1*max(log(1-1), -100)) = 200 for the two wrong ones, 0 for the right ones.
+  assert.equal((r[loss.v.name]!.data as Float32Array)[0], 200);
+  assert.ok(Array.from(r[dp!.name]!.data as Float32Array).every(Number.isFinite));
+});

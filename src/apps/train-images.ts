@@ -82,6 +82,7 @@ export async function trainImageAutoencoder(o: ImageTrainOptions): Promise<Image
   const modelConfig: ModelConfig = fromFile?.model ?? { preset: o.preset ?? 'seed-cnn' };
   if (o.bottleneck !== undefined) modelConfig.bottleneck = o.bottleneck;
   const preset = getPreset(modelConfig.preset);
+  if (preset.trainCommand) throw new Error(`preset ${modelConfig.preset} is trained with \`latentkit ${preset.trainCommand}\`, not \`latentkit train\``);
   const d = { ...preset.defaults, ...fromFile?.train };
   const hp = {
     lr: o.lr ?? d.lr,

@@ -1,9 +1,14 @@
 // The latentkit command line. Conventions: a command that reads a run takes the run folder as
 // its first argument; a command that writes a file takes -o PATH.
 import { Command } from 'commander';
+import { registerEmbeddings } from './embeddings.js';
 import { registerExplain } from './explain.js';
+import { registerReport } from './report.js';
 import { registerRunCommands } from './run-commands.js';
+import { registerSeq } from './seq.js';
+import { registerTabular } from './tabular.js';
 import { registerTrain } from './train.js';
+import { registerVae } from './vae.js';
 
 const program = new Command('latentkit')
   .description('Autoencoders for TypeScript: train, inspect and use them from the command line.')
@@ -17,7 +22,12 @@ Examples:
 
 registerTrain(program);
 registerRunCommands(program);
+registerSeq(program);
+registerTabular(program);
 registerExplain(program);
+registerReport(program);
+registerEmbeddings(program);
+registerVae(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -29,8 +29,10 @@ export function l1Loss(input: Tensor, target: Tensor, reduction: Reduction = 'me
 /** Binary cross-entropy on probabilities; logs clamped at -100 as in PyTorch. */
 export function bceLoss(input: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor {
   checkSame(input, target, 'binary_cross_entropy');
-  const logP = input.log().clip(-100);
-  const log1mP = input.rsub(1).log().clip(-100);
+  // Floor at the smallest float32 before the log: p = 0 or 1 then gives PyTorch's -100 (the
+  // clip) with a zero, not NaN (0/0), gradient.
+  const logP = input.max(1e-45).log().clip(-100);
+  const log1mP = input.rsub(1).max(1e-45).log().clip(-100);
   return reduce(target.mul(logP).add(target.rsub(1).mul(log1mP)).neg(), reduction);
 }
 

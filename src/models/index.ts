@@ -3,3 +3,5 @@ export * from './conv-autoencoder.js';
 export * from './mlp-autoencoder.js';
 export * from './presets.js';
 export * from './vae.js';
+export * from './sequence.js';
+export * from './tabular-presets.js';

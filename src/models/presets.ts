@@ -30,6 +30,8 @@ export interface Preset {
   defaults: TrainDefaults;
   /** Keys of ModelConfig this preset understands besides `preset`. */
   options: string[];
+  /** The command that trains this preset when it is not `latentkit train` (e.g. 'train-seq'). */
+  trainCommand?: string;
   build(cfg: ModelConfig): Autoencoder;
   /**
    * Training objective; default: reconstruct the input with the `loss` default (MSE or BCE).

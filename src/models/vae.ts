@@ -6,7 +6,7 @@
 //   encoder.* (hidden layers), mu.*, logvar.* (the two heads), decoder.* (ends in Sigmoid).
 import type { Batch } from '../data/loader.js';
 import type { Tensor } from '../graph/tensor.js';
-import { bceLoss, gaussianKl, mseLoss } from '../losses/index.js';
+import { bceLoss, bceWithLogitsLoss, gaussianKl, mseLoss } from '../losses/index.js';
 import { Conv2d, ConvTranspose2d, Flatten, Linear, ReLU, Sequential, Sigmoid, Unflatten } from '../nn/index.js';
 import type { Module } from '../nn/module.js';
 import type { InputSpec, StepFn } from '../runtime/compile.js';
@@ -34,7 +34,10 @@ export type VaeConfig =
 
 /** What one pass through a VAE produces (all [N, ...]). */
 export interface VaeForward {
+  /** Pixel means in [0, 1]. */
   recon: Tensor;
+  /** Pixel logits (recon = sigmoid(logits)); when given, BCE is computed from them. */
+  logits?: Tensor;
   mu: Tensor;
   logvar: Tensor;
   z: Tensor;
@@ -118,7 +121,24 @@ export class VariationalAutoencoder extends Autoencoder {
 
   /** Images (pixel means) from codes [N, latent]. */
   decode(z: Tensor): Tensor {
-    const y = this.decoder.call(z.rank > 2 ? z.flatten(1) : z);
+    return this.decodeLogits(z).sigmoid();
+  }
+
+  /**
+   * The decoder without its final Sigmoid: pixel logits. The loss uses these (BCE on logits),
+   * which stays finite where the Sigmoid saturates to exactly 0 or 1 in float32.
+   */
+  decodeLogits(z: Tensor): Tensor {
+    const layers = this.decoder.namedChildren();
+    const [, last] = layers[layers.length - 1]!;
+    if (!(last instanceof Sigmoid)) throw new Error('a VAE decoder must end in Sigmoid');
+    let y = z.rank > 2 ? z.flatten(1) : z;
+    // Each layer in the decoder's scope, as Sequential.call would run them.
+    y = z.g.withScope(`${this.decoder.path || 'decoder'} (Sequential)`, () => {
+      let h = y;
+      for (const [, layer] of layers.slice(0, -1)) h = layer.call(h);
+      return h;
+    });
     return this.config.kind === 'mlp' && this.inputShape.length > 1 ? y.reshape([y.dim(0), ...this.inputShape]) : y;
   }
 
@@ -135,7 +155,8 @@ export class VariationalAutoencoder extends Autoencoder {
   sample(x: Tensor, eps?: Tensor): VaeForward {
     const { mu, logvar } = this.encodeDistribution(x);
     const z = this.reparameterize(mu, logvar, eps);
-    return { recon: this.decode(z), mu, logvar, z };
+    const logits = this.decodeLogits(z);
+    return { recon: logits.sigmoid(), logits, mu, logvar, z };
   }
 
   forward(x: Tensor): Tensor {
@@ -162,7 +183,10 @@ export interface VaeLossTerms {
  * log-likelihood, 'mse' = sum of squared errors (pythae's MSE VAE uses half of it).
  */
 export function vaeLoss(out: VaeForward, x: Tensor, opts: { recon?: VaeReconstruction; beta?: number | Tensor } = {}): VaeLossTerms {
-  const perPixel = (opts.recon ?? 'bce') === 'bce' ? bceLoss(out.recon, x, 'none') : mseLoss(out.recon, x, 'none');
+  const bce = (opts.recon ?? 'bce') === 'bce';
+  // BCE from logits when available: the same value as PyTorch's binary_cross_entropy on
+  // sigmoid outputs, with finite gradients where the Sigmoid rounds to exactly 0 or 1.
+  const perPixel = bce ? (out.logits ? bceWithLogitsLoss(out.logits, x, 'none') : bceLoss(out.recon, x, 'none')) : mseLoss(out.recon, x, 'none');
   const recon = perPixel.rank > 1 ? perPixel.flatten(1).sum([1]) : perPixel;
   const kl = gaussianKl(out.mu, out.logvar);
   const beta = opts.beta ?? 1;

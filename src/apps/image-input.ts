@@ -1,0 +1,54 @@
+// Turn image files or bytes (PNG, JPEG, WebP, ...) into model input: float32 CHW in [0, 1],
+// resized to the model's input size. Decoding goes through sharp (libvips).
+import { readFile } from 'node:fs/promises';
+
+export class ImageDecodeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ImageDecodeError';
+  }
+}
+
+export interface DecodeImageOptions {
+  /** Refuse images with more pixels than this before decoding them (default 4096 x 4096). */
+  maxPixels?: number;
+}
+
+/**
+ * Decode one image to `shape` = [channels, height, width] (channels 1 or 3), values pixel / 255.
+ * Alpha is composited onto black (Fashion-MNIST's background); other sizes are stretched.
+ */
+export async function decodeImage(bytes: Uint8Array, shape: readonly number[], opts: DecodeImageOptions = {}): Promise<Float32Array> {
+  const [c, h, w] = shape as [number, number, number];
+  if (shape.length !== 3 || (c !== 1 && c !== 3)) throw new Error(`decodeImage: the model's input [${shape}] is not an image (need [1|3, H, W])`);
+  const { default: sharp } = await import('sharp');
+  let raw: Buffer;
+  try {
+    const img = sharp(bytes, { limitInputPixels: opts.maxPixels ?? 4096 * 4096, failOn: 'error' });
+    let p = img.flatten({ background: '#000000' }).resize(w, h, { fit: 'fill' });
+    p = c === 1 ? p.grayscale() : p.toColourspace('srgb');
+    const out = await p.raw().toBuffer({ resolveWithObject: true });
+    if (out.info.channels !== c) throw new Error(`decoded to ${out.info.channels} channels, expected ${c}`);
+    raw = out.data;
+  } catch (e) {
+    throw new ImageDecodeError(`not a decodable image (${(e as Error).message})`);
+  }
+  // sharp gives interleaved HWC; the model wants CHW.
+  const x = new Float32Array(c * h * w);
+  for (let i = 0; i < h * w; i++) for (let ch = 0; ch < c; ch++) x[ch * h * w + i] = raw[i * c + ch]! / 255;
+  return x;
+}
+
+export async function readImageFile(path: string, shape: readonly number[]): Promise<Float32Array> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    throw new Error(`${path}: cannot read (${(e as Error).message})`);
+  }
+  try {
+    return await decodeImage(bytes, shape);
+  } catch (e) {
+    throw new Error(`${path}: ${(e as Error).message}`);
+  }
+}

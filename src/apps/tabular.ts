@@ -1,0 +1,256 @@
+// Autoencoders on tables: load a CSV/Parquet file with its schema, fit the preprocessing on the
+// training rows, train an MLP or denoising autoencoder with the mixed-type loss through the
+// Trainer (checkpoints, metrics, resume), and report per-column reconstruction errors.
+// A run folder holds what is needed to use the model on new rows: config.json (model config),
+// schema.json, preprocessor.json and checkpoints/{best,last}.safetensors.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../data/atomic.js';
+import { arrayDataset } from '../data/dataset.js';
+import { DataLoader, randomSplit } from '../data/loader.js';
+import { noiseFeeds, type NoiseSpec } from '../data/noise.js';
+import {
+  columnErrors, inferSchema, readSchemaOverrides, readTable, tabularReconstructionLoss, TabularPreprocessor,
+  type ColumnError, type CsvOptions, type PreprocessOptions, type RawTable, type SchemaOverrides, type TableSchema, type TabularLayout,
+} from '../data/tabular/index.js';
+import type { Tensor } from '../graph/tensor.js';
+import type { Autoencoder } from '../models/conv-autoencoder.js';
+import { DenoisingAutoencoder } from '../models/denoising.js';
+import { MLPAutoencoder } from '../models/mlp-autoencoder.js';
+import { buildModel, getPreset, readModelConfig, type ModelConfig, type TrainDefaults } from '../models/presets.js';
+import '../models/tabular-presets.js';
+import { manualSeed } from '../nn/init.js';
+import type { Module } from '../nn/module.js';
+import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizer.js';
+import { ForwardGraph, ParamStore, type InputSpec, type StepFn } from '../runtime/compile.js';
+import { readCheckpoint } from '../train/checkpoint.js';
+import { Trainer, type TrainResult } from '../train/trainer.js';
+import { trialDir } from './train-images.js';
+
+export interface TabularSource {
+  path: string;
+  csv?: CsvOptions;
+  /** JSON overrides file (see readSchemaOverrides) and/or overrides given directly. */
+  schemaFile?: string;
+  overrides?: SchemaOverrides;
+  /** Columns left out of the features (the target, identifiers). */
+  exclude?: string[];
+  maxCategories?: number;
+}
+
+export async function loadTabular(src: TabularSource): Promise<{ table: RawTable; schema: TableSchema }> {
+  const table = await readTable(src.path, src.csv);
+  const overrides = { ...(src.schemaFile ? readSchemaOverrides(src.schemaFile) : {}), ...src.overrides };
+  for (const c of src.exclude ?? []) if (!table.columns.includes(c)) throw new Error(`${src.path}: no column ${JSON.stringify(c)}; columns are: ${table.columns.map((n) => JSON.stringify(n)).join(', ')}`);
+  const schema = inferSchema(table, { overrides, exclude: src.exclude, maxCategories: src.maxCategories });
+  return { table, schema };
+}
+
+/** True for models trained on (noisy, clean) pairs. */
+export function isDenoising(m: Module): m is DenoisingAutoencoder {
+  return m instanceof DenoisingAutoencoder;
+}
+
+/** The objective: mixed-type reconstruction of the clean rows (from noisy ones for a DAE). */
+export function tabularStep(layout: TabularLayout, denoising: boolean): { inputs: InputSpec[]; step: StepFn } {
+  const W = layout.width;
+  if (denoising)
+    return {
+      inputs: [{ name: 'noisy', shape: [W] }, { name: 'clean', shape: [W] }],
+      step: (m, [noisy, clean]) => tabularReconstructionLoss(m.call(noisy!) as Tensor, clean!, layout),
+    };
+  return { inputs: [{ name: 'x', shape: [W] }], step: (m, [x]) => tabularReconstructionLoss(m.call(x!) as Tensor, x!, layout) };
+}
+
+export function makeOptimizer(kind: TrainDefaults['optimizer'], lr: number, weightDecay = 0): Optimizer {
+  if (kind === 'adamw') return new AdamW({ lr, weight_decay: weightDecay });
+  if (kind === 'sgd') return new SGD({ lr, momentum: 0.9 });
+  return new Adam({ lr, weight_decay: weightDecay });
+}
+
+export interface FitTabularOptions {
+  model: Autoencoder;
+  layout: TabularLayout;
+  /** Training rows (row-major, layout.width each) and optional validation rows. */
+  x: Float32Array;
+  valid?: Float32Array;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  optimizer?: TrainDefaults['optimizer'];
+  seed?: number;
+  outDir: string;
+  resume?: boolean;
+  progress?: boolean;
+  earlyStopping?: number;
+  config?: Record<string, unknown>;
+  log?: (line: string) => void;
+  threads?: number;
+}
+
+/** Train a tabular autoencoder (MLP, or DAE with its noise) through the Trainer. */
+export async function fitTabularAutoencoder(o: FitTabularOptions): Promise<TrainResult> {
+  const W = o.layout.width;
+  const dae = isDenoising(o.model);
+  const { inputs, step } = tabularStep(o.layout, dae);
+  const n = o.x.length / W;
+  const trainer = new Trainer({
+    model: o.model,
+    inputs,
+    step,
+    // One-hot groups are swapped or masked as a unit, so a corrupted row stays a valid row.
+    feeds: dae ? noiseFeeds((o.model as DenoisingAutoencoder).noise, W, { groups: o.layout.categorical, dataset: o.x }) : undefined,
+    optimizer: makeOptimizer(o.optimizer ?? 'adam', o.lr),
+    // dropLast avoids a 1-row final batch (BatchNorm cannot train on one row).
+    train: new DataLoader({ dataset: arrayDataset(o.x, [W]), batchSize: o.batchSize, seed: o.seed ?? 0, dropLast: n > o.batchSize && n % o.batchSize === 1 }),
+    valid: o.valid && o.valid.length ? new DataLoader({ dataset: arrayDataset(o.valid, [W]), batchSize: Math.max(o.batchSize, 256), shuffle: false }) : undefined,
+    epochs: o.epochs,
+    outDir: o.outDir,
+    earlyStopping: o.earlyStopping ? { patience: o.earlyStopping } : undefined,
+    resume: o.resume,
+    progress: o.progress ?? false,
+    seed: o.seed ?? 0,
+    session: { intraOpThreads: o.threads ?? 1 },
+    config: o.config,
+    log: o.log,
+  });
+  try {
+    return await trainer.fit();
+  } finally {
+    await trainer.release();
+  }
+}
+
+export type TabularOutput = 'code' | 'features' | 'recon';
+
+/** Run a trained tabular model over rows: codes, DAE stacked features, or raw reconstruction scores. */
+export async function encodeRows(model: Autoencoder, x: Float32Array, width: number, what: TabularOutput, batchSize = 1024): Promise<{ data: Float32Array; size: number }> {
+  const n = x.length / width;
+  if (what === 'features' && !isDenoising(model) && !(model instanceof MLPAutoencoder)) throw new Error('stacked features need an MLP or denoising autoencoder');
+  const graph = await ForwardGraph.create(
+    model,
+    [{ name: 'x', shape: [width] }],
+    (m, [t]) => {
+      let out: Tensor;
+      if (what === 'code') out = (m as Autoencoder).encode(t!).flatten(1);
+      else if (what === 'recon') out = m.call(t!) as Tensor;
+      else out = isDenoising(m) ? m.features(t!) : (m as MLPAutoencoder).hiddenLayers(t!).reduce((a, b) => a.op('Concat', [b], { axis: 1 }));
+      return { loss: out, outputs: { out } };
+    },
+    new ParamStore(model),
+    { withLoss: false },
+  );
+  try {
+    let data: Float32Array | undefined;
+    let size = 0;
+    for (let s = 0; s < n; s += batchSize) {
+      const b = Math.min(batchSize, n - s);
+      const r = await graph.run([x.subarray(s * width, (s + b) * width)], b);
+      size = r.dims.out![1]!;
+      data ??= new Float32Array(n * size);
+      data.set(r.outputs.out!, s * size);
+    }
+    return { data: data ?? new Float32Array(0), size };
+  } finally {
+    await graph.release();
+  }
+}
+
+export interface TrainTabularOptions extends TabularSource {
+  /** Column to leave out of the features (the prediction target); optional. */
+  target?: string;
+  preset?: 'mlp' | 'dae-tabular' | string;
+  configFile?: string;
+  /** Model config keys (override the config file): hidden, bottleneck, activation, noise... */
+  model?: Record<string, unknown>;
+  preprocess?: PreprocessOptions;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  seed?: number;
+  /** Share of rows held out for validation (default 0.2; 0 = none). */
+  validFraction?: number;
+  out?: string;
+  resume?: boolean;
+  earlyStopping?: number;
+  progress?: boolean;
+  threads?: number;
+  log?: (line: string) => void;
+}
+
+export interface TrainTabularResult extends TrainResult {
+  model: Autoencoder;
+  prep: TabularPreprocessor;
+  schema: TableSchema;
+  columnErrors: ColumnError[];
+  /** Rows the column errors were computed on ('valid' or 'train' when there is no valid split). */
+  errorsOn: 'valid' | 'train';
+}
+
+export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabularResult> {
+  const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const exclude = [...(o.exclude ?? []), ...(o.target ? [o.target] : [])];
+  const outDir = o.out ?? trialDir('logs', o.resume);
+  const prepPath = join(outDir, 'preprocessor.json');
+  const { table, schema } = await loadTabular({ ...o, exclude });
+  const seed = o.seed ?? 0;
+  const vf = o.validFraction ?? 0.2;
+  const [trainRows, validRows] = vf > 0 ? randomSplit(table.nRows, [1 - vf, vf], seed) : [Int32Array.from({ length: table.nRows }, (_, i) => i), new Int32Array(0)];
+  // Fitted on the training rows only; a resumed run reuses the saved preprocessor.
+  const prep = o.resume && existsSync(prepPath) ? TabularPreprocessor.load(prepPath) : TabularPreprocessor.fit(table, schema, trainRows, o.preprocess);
+  const x = prep.transform(table, trainRows);
+  const xv = prep.transform(table, validRows!);
+
+  const fromFile = o.configFile ? readModelConfig(o.configFile) : undefined;
+  const modelConfig: ModelConfig = { ...(fromFile?.model ?? { preset: o.preset ?? 'dae-tabular' }), ...(o.preset && !fromFile ? { preset: o.preset } : {}), ...o.model, inputSize: prep.width };
+  for (const [k, v] of Object.entries(modelConfig)) if (v === undefined) delete modelConfig[k];
+  const preset = getPreset(modelConfig.preset);
+  for (const k of Object.keys(modelConfig)) if (k !== 'preset' && !preset.options.includes(k)) throw new Error(`preset ${modelConfig.preset} has no option "${k}"; options: ${preset.options.join(', ')}`);
+  const d = { ...preset.defaults, ...fromFile?.train };
+  const hp = { lr: o.lr ?? d.lr, batchSize: o.batchSize ?? d.batchSize, epochs: o.epochs ?? d.epochs, optimizer: d.optimizer };
+  manualSeed(seed);
+  const model = buildModel(modelConfig);
+  writeFileAtomic(join(outDir, 'schema.json'), JSON.stringify(schema, null, 2) + '\n');
+  prep.save(prepPath);
+  log(`training ${modelConfig.preset} (${model.numParameters()} parameters) on ${trainRows.length} rows x ${prep.width} features from ${table.source}, validating on ${validRows!.length}; lr ${hp.lr}, batch ${hp.batchSize}, ${hp.epochs} epochs -> ${outDir}`);
+  const result = await fitTabularAutoencoder({
+    model, layout: prep.layout, x, valid: xv, epochs: hp.epochs, batchSize: hp.batchSize, lr: hp.lr, optimizer: hp.optimizer, seed, outDir,
+    resume: o.resume, progress: o.progress, earlyStopping: o.earlyStopping, threads: o.threads, log,
+    config: { model: modelConfig, ...hp, dataset: table.source, target: o.target, kind: 'tabular', validFraction: vf, preprocess: prep.state.options },
+  });
+  const evalRows = validRows!.length ? validRows! : trainRows;
+  const clean = validRows!.length ? xv : x;
+  const { data: scores } = await encodeRows(model, clean, prep.width, 'recon');
+  const errs = columnErrors(prep, clean, scores, evalRows.length, prep.missingMask(table, evalRows));
+  writeFileAtomic(join(outDir, 'column-errors.json'), JSON.stringify({ rows: validRows!.length ? 'valid' : 'train', count: evalRows.length, columns: errs }, null, 2) + '\n');
+  return { ...result, model, prep, schema, columnErrors: errs, errorsOn: validRows!.length ? 'valid' : 'train' };
+}
+
+export interface TabularRun {
+  dir: string;
+  model: Autoencoder;
+  prep: TabularPreprocessor;
+  modelConfig: ModelConfig;
+  config: Record<string, unknown>;
+}
+
+/** A run written by trainTabular: the model with its best (or last) weights and its preprocessor. */
+export function loadTabularRun(dir: string, checkpoint: 'best' | 'last' = 'best'): TabularRun {
+  const cfgPath = join(dir, 'config.json');
+  const prepPath = join(dir, 'preprocessor.json');
+  if (!existsSync(cfgPath) || !existsSync(prepPath)) throw new Error(`${dir}: not a tabular run (needs config.json and preprocessor.json, as train-tabular writes)`);
+  const config = JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
+  const modelConfig = config.model as ModelConfig;
+  const model = buildModel(modelConfig);
+  model.loadStateDict(readCheckpoint(join(dir, 'checkpoints', `${checkpoint}.safetensors`)).weights);
+  return { dir, model, prep: TabularPreprocessor.load(prepPath), modelConfig, config };
+}
+
+/** Per-column reconstruction errors of a trained run on (all rows of) a table. */
+export async function tabularRunErrors(run: TabularRun, table: RawTable): Promise<ColumnError[]> {
+  const x = run.prep.transform(table);
+  const { data } = await encodeRows(run.model, x, run.prep.width, 'recon');
+  return columnErrors(run.prep, x, data, table.nRows, run.prep.missingMask(table));
+}
+
+export type { NoiseSpec };

@@ -1,0 +1,58 @@
+// Commands for the browser playground: web-bundle writes what the page loads from model/,
+// playground serves the built page (web/dist) with a run's bundle.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { startPlaygroundServer } from '../apps/playground-server.js';
+import { writeWebBundle } from '../apps/web-bundle.js';
+import { intArg } from './args.js';
+
+export function registerPlayground(program: Command): void {
+  program
+    .command('web-bundle')
+    .argument('<run>', 'run folder written by train')
+    .description('export a run for the browser playground: ONNX models, manifest, an embedding set and an in-browser training bundle')
+    .option('-o, --output <DIR>', 'folder to write', 'web/public/model')
+    .option('--neighbours <N>', 'test images in the nearest-neighbour set', intArg, 500)
+    .option('--train-samples <N>', 'training images for in-browser training', intArg, 320)
+    .option('--checkpoint <NAME>', 'best or last', 'best')
+    .option('--data-dir <DIR>', 'Fashion-MNIST folder')
+    .addHelpText('after', '\nExample:\n  latentkit web-bundle logs/trial_0_autoencoder -o site/model')
+    .action(async (dir: string, o) => {
+      const r = await writeWebBundle(dir, o.output, { dataDir: o.dataDir, checkpoint: o.checkpoint, neighbours: o.neighbours, trainSamples: o.trainSamples });
+      process.stdout.write(`wrote ${r.dir}/{${r.files.join(',')}} (${r.codeSize}-number code, ${r.neighbours} neighbours, ${r.trainSamples} training images)\n`);
+    });
+
+  program
+    .command('playground')
+    .alias('serve-web')
+    .argument('<run>', 'run folder written by train')
+    .description('serve the browser playground for a run: draw, reconstruct, walk the latent space, train in the page')
+    .option('--port <N>', 'port to listen on (0: any free port)', intArg, 8080)
+    .option('--host <HOST>', 'address to listen on', '127.0.0.1')
+    .option('--web-dir <DIR>', 'built playground (default: web/dist of latentkit; build it with `npm run build:web`)')
+    .option('--checkpoint <NAME>', 'best or last', 'best')
+    .option('--data-dir <DIR>', 'Fashion-MNIST folder')
+    .addHelpText('after', '\nExample:\n  latentkit playground logs/trial_0_autoencoder --port 8080   then open http://127.0.0.1:8080/')
+    .action(async (dir: string, o) => {
+      const modelDir = mkdtempSync(join(tmpdir(), 'latentkit-playground-'));
+      const cleanup = () => rmSync(modelDir, { recursive: true, force: true });
+      try {
+        await writeWebBundle(dir, modelDir, { dataDir: o.dataDir, checkpoint: o.checkpoint });
+        const s = await startPlaygroundServer({ modelDir, distDir: o.webDir, port: o.port, host: o.host });
+        process.stdout.write(`playground for ${dir} at ${s.url} (Ctrl-C to stop)\n`);
+        const stop = () => {
+          void s.close().then(() => {
+            cleanup();
+            process.exit(0);
+          });
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      } catch (e) {
+        cleanup();
+        throw e;
+      }
+    });
+}

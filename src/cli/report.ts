@@ -1,0 +1,29 @@
+// Ways to look at a run: `report` (one self-contained HTML file) and, registered from here so
+// main.ts wires them with one line, the browser playground's `web-bundle` and `playground`.
+import type { Command } from 'commander';
+import { writeFileAtomic } from '../data/atomic.js';
+import { buildReport } from '../viz/report.js';
+import { intArg } from './args.js';
+import { registerPlayground } from './playground.js';
+
+export function registerReport(program: Command): void {
+  program
+    .command('report')
+    .argument('<run>', 'run folder written by train')
+    .description('one self-contained HTML report: config, metrics, loss curves, reconstructions, latent scatter, anomaly scores (and VAE samples)')
+    .option('-o, --output <PATH>', 'HTML file to write', 'report.html')
+    .option('--limit <N>', 'test images for the latent scatter and anomaly histogram', intArg, 1000)
+    .option('--checkpoint <NAME>', 'best or last', 'best')
+    .option('--title <TEXT>', 'page title')
+    .option('--data-dir <DIR>', 'Fashion-MNIST folder')
+    .addHelpText('after', '\nThe file inlines its charts (Chart.js) and images, so it opens offline and can be mailed as is.\n\nExample:\n  latentkit report logs/trial_0_autoencoder -o report.html')
+    .action(async (dir: string, o) => {
+      if (o.limit < 1) throw new Error('--limit must be at least 1');
+      const r = await buildReport(dir, { dataDir: o.dataDir, limit: o.limit, checkpoint: o.checkpoint, title: o.title });
+      writeFileAtomic(o.output, r.html);
+      const kb = (Buffer.byteLength(r.html) / 1024).toFixed(0);
+      const left = Object.keys(r.skipped);
+      process.stdout.write(`wrote ${o.output} (${kb} KiB; ${r.sections.join(', ')}${left.length ? `; left out: ${left.join(', ')}` : ''})\n`);
+    });
+  registerPlayground(program);
+}

@@ -1,0 +1,133 @@
+// `latentkit train-seq`, `latentkit seq-strip` and `latentkit ts-anomaly`: LSTM sequence
+// autoencoders (the chapter's Figure 5.2) on Moving Fashion-MNIST and CSV time series.
+import type { Command } from 'commander';
+import { csvWindowsForRun, loadSeqRun, movingGenerators, movingStrip, predictSequences, scoresCsv, scoreWindows, trainSequenceModel, windowStrip } from '../apps/sequences.js';
+import { writeFileAtomic } from '../data/atomic.js';
+import { dataSource, loadFashionMnist } from '../data/fashion-mnist.js';
+import { auroc, readCsvSeries, windowLabels } from '../data/sequences.js';
+import { reconstructionFigure, savePng } from '../viz/png.js';
+import { floatArg, intArg } from './args.js';
+
+const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+
+export function registerSeq(program: Command): void {
+  program
+    .command('train-seq')
+    .description('train an LSTM sequence autoencoder: composite model on Moving Fashion-MNIST, or windows of a CSV time series')
+    .option('--preset <NAME>', 'lstm-composite-moving (default) or lstm-timeseries (default with --csv)')
+    .option('--csv <FILE>', 'time series: CSV with a header row (one row per time step)')
+    .option('--columns <LIST>', 'time series: comma-separated columns to use (default: every numeric column)', list)
+    .option('--window <N>', 'time series: window length in rows', intArg, 32)
+    .option('--stride <N>', 'time series: step between windows', intArg, 1)
+    .option('--train-fraction <X>', 'time series: first fraction of rows for training (normalisation is fitted there only)', floatArg, 0.7)
+    .option('--frame-size <N>', 'moving: frame side in pixels (32, or 64 as in the paper)', intArg, 32)
+    .option('--train-size <N>', 'moving: new training sequences per epoch', intArg, 10000)
+    .option('--valid-size <N>', 'moving: validation sequences (fixed)', intArg, 1000)
+    .option('--limit-images <N>', 'moving: use only the first N Fashion-MNIST images of each split', intArg)
+    .option('--data-dir <DIR>', 'folder with the Fashion-MNIST IDX files')
+    .option('--hidden <N>', 'LSTM hidden size (the code is 2 x layers x hidden numbers)', intArg)
+    .option('--layers <N>', 'LSTM layers', intArg)
+    .option('--conditional', 'decoders fed their previous output (teacher forcing in training)')
+    .option('--unconditioned', 'decoders fed zeros')
+    .option('--future-weight <X>', 'moving: weight of the future-prediction loss', floatArg)
+    .option('--epochs <N>', 'epochs (preset default)', intArg)
+    .option('--batch-size <N>', 'batch size (preset default)', intArg)
+    .option('--lr <X>', 'learning rate (preset default)', floatArg)
+    .option('--schedule <SPEC>', 'LR schedule: constant, step:SIZE:GAMMA, cosine[:TMAX], plateau:FACTOR:PATIENCE')
+    .option('--steps <N>', 'stop after N optimizer steps', intArg)
+    .option('--seed <N>', 'seed for initialisation, data and shuffling', intArg, 0)
+    .option('--out <DIR>', 'run folder (default logs/trial_{N}_autoencoder)')
+    .option('--resume', 'continue the run in --out from its last checkpoint')
+    .option('--threads <N>', 'onnxruntime intra-op threads', intArg, 1)
+    .option('--no-progress', 'no progress bar')
+    .addHelpText('after', `
+Examples:
+  latentkit train-seq --epochs 5 --out runs/moving              composite model, Moving Fashion-MNIST 32x32
+  latentkit train-seq --frame-size 64 --hidden 512 --out runs/m64
+  latentkit train-seq --unconditioned --future-weight 0.5
+  latentkit train-seq --csv weather.csv --columns temp_max,temp_min,wind --window 30 --out runs/ts
+  latentkit seq-strip runs/moving -o strip.png
+  latentkit ts-anomaly runs/ts --csv weather.csv -o scores.csv`)
+    .action(async (o) => {
+      if (o.conditional && o.unconditioned) throw new Error('choose --conditional or --unconditioned, not both');
+      const r = await trainSequenceModel({
+        preset: o.preset, csv: o.csv, columns: o.columns, window: o.window, stride: o.stride, trainFraction: o.trainFraction,
+        frameSize: o.frameSize, trainSize: o.trainSize, validSize: o.validSize, limitImages: o.limitImages, dataDir: o.dataDir,
+        hidden: o.hidden, layers: o.layers, conditional: o.conditional ? true : o.unconditioned ? false : undefined, futureWeight: o.futureWeight,
+        epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, schedule: o.schedule, steps: o.steps, seed: o.seed, out: o.out, resume: o.resume,
+        threads: o.threads, progress: o.progress,
+      });
+      const lines = [`best valid loss ${r.best?.valid.loss?.toFixed(6) ?? 'n/a'} at epoch ${r.best?.epoch ?? '-'} (${r.stoppedBy})`];
+      for (const [k, v] of Object.entries(r.summary)) lines.push(`${k.padEnd(24)} ${Number.isInteger(v) ? v : v.toFixed(6)}`);
+      lines.push(`files: ${r.files.join(', ')}`, `checkpoints: ${r.outDir}/checkpoints/{best,last}.safetensors`);
+      process.stdout.write(lines.join('\n') + '\n');
+    });
+
+  program
+    .command('seq-strip')
+    .argument('<run>', 'run folder written by train-seq (or train --preset lstm-rows)')
+    .description('PNG strips: per sequence the input, its reconstruction (original order) and, for composite models, the true and predicted future')
+    .option('-o, --output <PATH>', 'PNG to write', 'strip.png')
+    .option('-n, --count <N>', 'number of sequences', intArg, 4)
+    .option('--first <N>', 'first validation sequence / window / test image', intArg, 0)
+    .option('--csv <FILE>', 'time-series runs: windows of this file (default: the training CSV)')
+    .option('--scale <N>', 'pixel scale', intArg, 2)
+    .option('--data-dir <DIR>', 'Fashion-MNIST folder')
+    .addHelpText('after', `
+Rows per sequence: input frames; reconstruction; true future; predicted future.
+Examples:
+  latentkit seq-strip runs/moving -o strip.png
+  latentkit seq-strip runs/moving -n 8 --first 100 --scale 3 -o more.png
+  latentkit seq-strip runs/ts -o windows.png          time series: features x time, input over reconstruction`)
+    .action(async (dir: string, o) => {
+      const run = loadSeqRun(dir);
+      const ids = Array.from({ length: o.count }, (_, i) => o.first + i);
+      const d = run.data;
+      if (d.kind === 'moving') {
+        const gens = await movingGenerators({ ...d, dataDir: o.dataDir ?? d.dataDir });
+        savePng(o.output, await movingStrip(run.model, gens.valid, ids, o.scale));
+      } else if (d.kind === 'csv') {
+        const { windows } = csvWindowsForRun(run, o.csv ?? d.csv, 1);
+        const picks = ids.map((i) => Math.min(i * run.model.steps, windows.count - 1));
+        savePng(o.output, await windowStrip(run.model, windows, picks, Math.max(o.scale, 4)));
+      } else {
+        const test = await loadFashionMnist('test', dataSource(o.dataDir));
+        const x = new Float32Array(ids.length * 784);
+        ids.forEach((id, k) => {
+          if (id >= test.n) throw new Error(`image ${id} is out of range (test set has ${test.n})`);
+          x.set(test.images.subarray(id * 784, (id + 1) * 784), k * 784);
+        });
+        const p = await predictSequences(run.model, x, ids.length);
+        savePng(o.output, reconstructionFigure(x, p.recon, { n: ids.length, h: 28, w: 28, scale: o.scale }));
+      }
+      process.stdout.write(`wrote ${o.output} (${ids.length} sequences)\n`);
+    });
+
+  program
+    .command('ts-anomaly')
+    .argument('<run>', 'time-series run folder written by train-seq --csv')
+    .description('per-window anomaly scores (reconstruction MSE on normalised windows) for a CSV file')
+    .requiredOption('--csv <FILE>', 'CSV with the columns the run was trained on')
+    .option('-o, --output <PATH>', 'CSV to write', 'scores.csv')
+    .option('--stride <N>', 'step between windows', intArg, 1)
+    .option('--label-column <NAME>', 'a 0/1 column marking anomalous rows: also report AUROC of the window scores')
+    .addHelpText('after', `
+Output columns: window, start_row, end_row, start_line, end_line, score[, label].
+Examples:
+  latentkit ts-anomaly runs/ts --csv weather.csv -o scores.csv
+  latentkit ts-anomaly runs/ts --csv injected.csv --label-column anomaly -o scores.csv`)
+    .action(async (dir: string, o) => {
+      const run = loadSeqRun(dir);
+      const { series, windows } = csvWindowsForRun(run, o.csv, o.stride);
+      const scores = await scoreWindows(run.model, windows);
+      let labels: Uint8Array | undefined;
+      let auc: number | undefined;
+      if (o.labelColumn) {
+        const lab = readCsvSeries(o.csv, [o.labelColumn]);
+        labels = windowLabels(lab.values, windows.starts, windows.window);
+        auc = auroc(scores, labels);
+      }
+      writeFileAtomic(o.output, scoresCsv(windows, scores, series.lines, labels));
+      process.stdout.write(`wrote ${o.output} (${windows.count} windows of ${windows.window} rows)${auc !== undefined ? `; AUROC ${auc.toFixed(4)}` : ''}\n`);
+    });
+}

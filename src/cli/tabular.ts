@@ -1,0 +1,224 @@
+// Tabular commands: schema, train-tabular, column-errors, encode-tabular, probe.
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { formatProbe, runProbe, type FeatureSet, type HeadKind } from '../apps/probe.js';
+import { encodeRows, loadTabular, loadTabularRun, tabularRunErrors, trainTabular, type TabularOutput } from '../apps/tabular.js';
+import { writeFileAtomic } from '../data/atomic.js';
+import { parseNoise } from '../data/noise.js';
+import { formatColumnErrors, formatSchema, readTable, type CsvOptions } from '../data/tabular/index.js';
+import { floatArg, intArg } from './args.js';
+
+function listArg(v: string): string[] {
+  return v.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function sizesArg(v: string): number[] {
+  const xs = listArg(v).map(Number);
+  if (!xs.length || xs.some((x) => !Number.isInteger(x) || x < 1)) throw new InvalidArgumentError(`expected layer sizes like "256,128", got "${v}"`);
+  return xs;
+}
+
+function noiseArg(v: string) {
+  try {
+    return parseNoise(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+}
+
+function choice<T extends string>(allowed: readonly T[]) {
+  return (v: string): T => {
+    if (!allowed.includes(v as T)) throw new InvalidArgumentError(`expected one of ${allowed.join(', ')}, got "${v}"`);
+    return v as T;
+  };
+}
+
+function subset<T extends string>(allowed: readonly T[]) {
+  return (v: string): T[] => {
+    const xs = listArg(v);
+    for (const x of xs) if (!allowed.includes(x as T)) throw new InvalidArgumentError(`expected a comma-separated subset of ${allowed.join(', ')}, got "${x}"`);
+    return xs as T[];
+  };
+}
+
+/** Options every command that reads a table shares. */
+function tableOptions(cmd: Command): Command {
+  return cmd
+    .option('--schema <FILE>', 'JSON column types overriding inference, e.g. {"zip": "categorical", "id": "ignore", "income": {"type": "numeric", "transform": "rankgauss"}}')
+    .option('--no-header', 'the CSV has no header row (columns are named col1..colN)')
+    .option('--skip-lines <N>', 'skip N lines before the header (e.g. 1 for scikit-learn\'s bundled CSVs)', intArg)
+    .option('--delimiter <C>', 'CSV field delimiter (default "," or tab for .tsv)')
+    .option('--missing <LIST>', 'comma-separated cell texts read as missing (default: empty, NA, N/A, NaN, null, None, ?, ...)')
+    .option('--max-categories <N>', 'text columns with more distinct values are ignored as identifiers (default 50)', intArg);
+}
+
+function csvOf(o: Record<string, unknown>): CsvOptions {
+  return {
+    header: o.header as boolean,
+    skipLines: o.skipLines as number | undefined,
+    delimiter: o.delimiter as string | undefined,
+    ...(o.missing !== undefined ? { missingValues: String(o.missing).split(',') } : {}),
+  };
+}
+
+function csvCell(v: string | number): string {
+  const s = String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function registerTabular(program: Command): void {
+  tableOptions(
+    program
+      .command('schema')
+      .argument('<data>', 'CSV or Parquet file')
+      .description('infer column types (numeric, binary, categorical, ignore) and missing values of a table')
+      .option('--target <COL>', 'leave this column out (the prediction target)')
+      .option('-o, --output <PATH>', 'write the schema as JSON (edit it and pass it back with --schema)'),
+  )
+    .addHelpText('after', `
+Examples:
+  latentkit schema data.csv
+  latentkit schema data.csv --target label -o schema.json      then edit types and use --schema schema.json
+  latentkit schema breast_cancer.csv --skip-lines 1 --no-header`)
+    .action(async (path: string, o) => {
+      const { table, schema } = await loadTabular({ path, csv: csvOf(o), schemaFile: o.schema, exclude: o.target ? [o.target] : [], maxCategories: o.maxCategories });
+      process.stdout.write(`${table.source}: ${table.nRows} rows, ${table.columns.length} columns\n${formatSchema(schema)}\n`);
+      if (o.output) {
+        writeFileAtomic(o.output, JSON.stringify(schema, null, 2) + '\n');
+        process.stdout.write(`wrote ${o.output}\n`);
+      }
+    });
+
+  tableOptions(
+    program
+      .command('train-tabular')
+      .argument('<data>', 'CSV or Parquet file')
+      .description('train an MLP or denoising autoencoder on a table (mixed-type loss, checkpoints, per-column errors)')
+      .option('--target <COL>', 'column to leave out of the features (the prediction target)')
+      .option('--preset <NAME>', 'mlp or dae-tabular (default dae-tabular)')
+      .option('--config <FILE>', 'JSON model config, e.g. {"preset": "dae-tabular", "hidden": [512], "bottleneck": 512, "noise": [{"kind": "swap", "p": 0.15}], "lr": 0.001}')
+      .option('--hidden <SIZES>', 'hidden layer sizes of the encoder, e.g. 256,128', sizesArg)
+      .option('--bottleneck <K>', 'code size', intArg)
+      .option('--activation <NAME>', 'relu, leaky_relu, tanh, gelu, sigmoid or softplus')
+      .option('--dropout <P>', 'dropout after each hidden layer', floatArg)
+      .option('--batch-norm', 'BatchNorm1d in every hidden layer')
+      .option('--noise <SPEC>', 'DAE corruption: swap:0.15, gaussian:0.1[:LO:HI], masking:0.2, salt-pepper:0.05, joined by +', noiseArg)
+      .option('--numeric <T>', 'numeric transform: standard or rankgauss (default standard)', choice(['standard', 'rankgauss', 'none'] as const))
+      .option('--epochs <N>', 'epochs (preset default)', intArg)
+      .option('--batch-size <N>', 'batch size (preset default)', intArg)
+      .option('--lr <X>', 'learning rate (preset default)', floatArg)
+      .option('--valid-fraction <F>', 'share of rows held out for validation and the per-column report', floatArg, 0.2)
+      .option('--seed <N>', 'seed for the split, initialisation, shuffling and noise', intArg, 0)
+      .option('--out <DIR>', 'run folder (default logs/trial_{N}_autoencoder)')
+      .option('--resume', 'continue the run in --out from its last checkpoint')
+      .option('--early-stopping <N>', 'stop when valid loss has not improved for N epochs', intArg)
+      .option('--threads <N>', 'onnxruntime intra-op threads', intArg, 1)
+      .option('--no-progress', 'no progress bar'),
+  )
+    .addHelpText('after', `
+Examples:
+  latentkit train-tabular data.csv --target label                        a swap-noise DAE (Porto Seguro style)
+  latentkit train-tabular data.parquet --preset mlp --bottleneck 8 --out runs/mlp
+  latentkit train-tabular data.csv --numeric rankgauss --noise swap:0.1+gaussian:0.05
+  latentkit train-tabular data.csv --config dae.json --schema schema.json
+  latentkit train-tabular data.csv --out runs/dae --resume                continue after an interruption`)
+    .action(async (path: string, o) => {
+      const model: Record<string, unknown> = { hidden: o.hidden, bottleneck: o.bottleneck, activation: o.activation, dropout: o.dropout, batchNorm: o.batchNorm, noise: o.noise };
+      const r = await trainTabular({
+        path, csv: csvOf(o), schemaFile: o.schema, maxCategories: o.maxCategories, target: o.target, preset: o.preset, configFile: o.config, model,
+        preprocess: o.numeric ? { numeric: o.numeric } : undefined, epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, validFraction: o.validFraction,
+        seed: o.seed, out: o.out, resume: o.resume, earlyStopping: o.earlyStopping, threads: o.threads, progress: o.progress,
+      });
+      process.stdout.write(
+        [
+          `per-column reconstruction error (${r.errorsOn} rows):`,
+          formatColumnErrors(r.columnErrors),
+          '',
+          `best valid loss ${r.best?.valid.loss?.toFixed(6) ?? r.best?.train.loss?.toFixed(6) ?? 'n/a'} at epoch ${r.best?.epoch ?? '-'} (${r.stoppedBy})`,
+          `run folder:     ${r.outDir} (config.json, schema.json, preprocessor.json, column-errors.json, checkpoints/)`,
+        ].join('\n') + '\n',
+      );
+    });
+
+  tableOptions(
+    program
+      .command('column-errors')
+      .argument('<run>', 'run folder written by train-tabular')
+      .argument('<data>', 'CSV or Parquet file with the same columns')
+      .description('per-column reconstruction error of a tabular run on a table')
+      .option('--checkpoint <NAME>', 'best or last', 'best')
+      .option('-o, --output <PATH>', 'also write the errors as JSON'),
+  )
+    .addHelpText('after', '\nExample:\n  latentkit column-errors runs/dae new-rows.csv -o errors.json')
+    .action(async (dir: string, path: string, o) => {
+      const run = loadTabularRun(dir, o.checkpoint);
+      const table = await readTable(path, csvOf(o));
+      const errs = await tabularRunErrors(run, table);
+      process.stdout.write(`${formatColumnErrors(errs)}\n`);
+      if (o.output) writeFileAtomic(o.output, JSON.stringify({ run: dir, data: path, rows: table.nRows, columns: errs }, null, 2) + '\n');
+    });
+
+  tableOptions(
+    program
+      .command('encode-tabular')
+      .argument('<run>', 'run folder written by train-tabular')
+      .argument('<data>', 'CSV or Parquet file with the same columns')
+      .description('codes, stacked DAE features or reconstructions of every row, as CSV')
+      .option('--what <KIND>', 'code, features (all hidden layers, concatenated) or recon', choice(['code', 'features', 'recon'] as const), 'code')
+      .option('--checkpoint <NAME>', 'best or last', 'best')
+      .requiredOption('-o, --output <PATH>', 'CSV file to write'),
+  )
+    .addHelpText('after', '\nExamples:\n  latentkit encode-tabular runs/dae data.csv -o codes.csv\n  latentkit encode-tabular runs/dae data.csv --what features -o deep-stack.csv')
+    .action(async (dir: string, path: string, o) => {
+      const run = loadTabularRun(dir, o.checkpoint);
+      const table = await readTable(path, csvOf(o));
+      const x = run.prep.transform(table);
+      const { data, size } = await encodeRows(run.model, x, run.prep.width, o.what as TabularOutput);
+      const head = o.what === 'recon' ? run.prep.featureNames() : Array.from({ length: size }, (_, j) => `${o.what}_${j}`);
+      const lines = [head.map(csvCell).join(',')];
+      for (let i = 0; i < table.nRows; i++) lines.push(Array.from(data.subarray(i * size, (i + 1) * size), (v) => String(Number(v.toPrecision(6)))).join(','));
+      writeFileAtomic(o.output, lines.join('\n') + '\n');
+      process.stdout.write(`wrote ${o.output} (${table.nRows} rows x ${size} ${o.what} values)\n`);
+    });
+
+  tableOptions(
+    program
+      .command('probe')
+      .argument('<data>', 'CSV or Parquet file')
+      .description('k-fold CV of a classifier/regressor on raw columns vs autoencoder codes vs stacked DAE features vs PCA of the same width')
+      .requiredOption('--target <COL>', 'column to predict')
+      .option('--task <T>', 'auto, classification or regression', choice(['auto', 'classification', 'regression'] as const), 'auto')
+      .option('--folds <K>', 'cross-validation folds', intArg, 5)
+      .option('--features <LIST>', 'feature sets: raw, bottleneck, dae', subset(['raw', 'bottleneck', 'dae'] as const))
+      .option('--heads <LIST>', 'models on top: logreg (logistic/linear regression), mlp', subset(['logreg', 'mlp'] as const))
+      .option('--no-pca', 'no PCA baselines')
+      .option('--numeric <T>', 'numeric transform: standard or rankgauss (default standard)', choice(['standard', 'rankgauss', 'none'] as const))
+      .option('--bottleneck <K>', 'MLP autoencoder code size (default 8)', intArg)
+      .option('--ae-hidden <SIZES>', 'MLP autoencoder hidden sizes (default 64)', sizesArg)
+      .option('--ae-epochs <N>', 'MLP autoencoder epochs (default 100)', intArg)
+      .option('--dae-hidden <SIZES>', 'DAE layer sizes before its (activated) code layer (default 128)', sizesArg)
+      .option('--dae-code <K>', 'DAE code layer width (default 128)', intArg)
+      .option('--dae-epochs <N>', 'DAE epochs (default 100)', intArg)
+      .option('--noise <SPEC>', 'DAE corruption (default swap:0.15)', noiseArg)
+      .option('--head-epochs <N>', 'epochs of each classifier/regressor (default 60)', intArg)
+      .option('--seed <N>', 'seed for folds, models and noise', intArg, 0)
+      .option('-o, --output <PATH>', 'also write all fold scores as JSON'),
+  )
+    .addHelpText('after', `
+Examples:
+  latentkit probe data.csv --target label
+  latentkit probe breast_cancer.csv --skip-lines 1 --no-header --target col31     scikit-learn's copy (python3-sklearn)
+  latentkit probe houses.parquet --target price --heads mlp --features raw,dae -o probe.json`)
+    .action(async (path: string, o) => {
+      const r = await runProbe({
+        path, csv: csvOf(o), schemaFile: o.schema, maxCategories: o.maxCategories, target: o.target, task: o.task, folds: o.folds, seed: o.seed,
+        features: o.features as FeatureSet[] | undefined, heads: o.heads as HeadKind[] | undefined, pca: o.pca,
+        preprocess: o.numeric ? { numeric: o.numeric } : undefined,
+        ae: { ...(o.bottleneck ? { bottleneck: o.bottleneck } : {}), ...(o.aeHidden ? { hidden: o.aeHidden } : {}), ...(o.aeEpochs !== undefined ? { epochs: o.aeEpochs } : {}) },
+        dae: { ...(o.daeHidden ? { hidden: o.daeHidden } : {}), ...(o.daeCode ? { bottleneck: o.daeCode } : {}), ...(o.daeEpochs !== undefined ? { epochs: o.daeEpochs } : {}), ...(o.noise ? { noise: o.noise } : {}) },
+        head: o.headEpochs !== undefined ? { epochs: o.headEpochs } : undefined,
+      });
+      process.stdout.write(`${formatProbe(r)}\n(${r.seconds.toFixed(1)} s)\n`);
+      if (o.output) writeFileAtomic(o.output, JSON.stringify(r, null, 2) + '\n');
+    });
+}
