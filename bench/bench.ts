@@ -14,10 +14,10 @@ const seconds = Number(opt('--seconds', '3'));
 const names = opt('--workloads', Object.keys(WORKLOADS).join(',')).split(',');
 const here = new URL('.', import.meta.url).pathname;
 
-interface Result { workload: string; threads: number; batch: number; images_per_s: number; peak_rss_mb?: number; host_share?: number }
+interface Result { workload: string; threads: number; workers?: number; batch: number; images_per_s: number; peak_rss_mb?: number; host_share?: number }
 
-function latentkit(name: string, threads: number): Result {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', `${here}workloads.ts`, name, '--threads', String(threads), '--seconds', String(seconds)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+function latentkit(name: string, threads: number, workers = 1): Result {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', `${here}workloads.ts`, name, '--threads', String(threads), '--seconds', String(seconds), '--workers', String(workers)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   return JSON.parse(out.trim().split('\n').pop()!) as Result;
 }
 
@@ -49,7 +49,8 @@ if (py) {
 
 for (const name of names) {
   process.stderr.write(`latentkit ${name}...\n`);
-  const lk = [1, 2].map((t) => latentkit(name, t));
+  // One thread; two intra-op threads; and (training) two data-parallel worker threads.
+  const lk = [latentkit(name, 1), latentkit(name, 2), ...(WORKLOADS[name]!.kind === 'infer' ? [] : [latentkit(name, 1, 2)])];
   const th = Object.values(torchByThreads).flatMap((rs) => rs.filter((r) => r.workload === name));
   rows.push({ workload: name, latentkit: lk, torch: th });
 }
@@ -61,7 +62,7 @@ const table = rows.map((r) => {
   return {
     workload: r.workload,
     latentkit_img_s: Math.round(lk.images_per_s),
-    latentkit_threads: lk.threads,
+    latentkit_setting: lk.workers && lk.workers > 1 ? `${lk.workers} workers` : `${lk.threads} threads`,
     latentkit_1thread_img_s: Math.round(lk1.images_per_s),
     torch_img_s: th ? Math.round(th.images_per_s) : null,
     torch_threads: th?.threads ?? null,
@@ -72,12 +73,13 @@ const table = rows.map((r) => {
   };
 });
 
+// Training throughput against batch size, one thread vs two data-parallel workers.
 let scaling: { batch: number; threads: number; images_per_s: number }[] | undefined;
 if (args.includes('--scaling')) {
   scaling = [];
   for (const b of [8, 16, 32, 64, 128, 256, 512, 1024])
     for (const t of [1, 2]) {
-      const r = latentkit(`conv_train_b${b}`, t);
+      const r = t === 1 ? latentkit(`conv_train_b${b}`, 1) : latentkit(`conv_train_b${b}`, 1, 2);
       scaling.push({ batch: b, threads: t, images_per_s: Math.round(r.images_per_s) });
     }
 }

@@ -5,7 +5,8 @@ import { ConvAutoencoder } from '../src/models/conv-autoencoder.js';
 import { LSTMAutoencoder, MLPAutoencoder } from '../src/models/mlp-autoencoder.js';
 import type { Module } from '../src/nn/module.js';
 import { Adam } from '../src/optim/optimizer.js';
-import { ForwardGraph, ParamStore, TrainingStep, type StepFn } from '../src/runtime/compile.js';
+import { ForwardGraph, ParamStore, type StepFn } from '../src/runtime/compile.js';
+import { createTrainingStep } from '../src/runtime/parallel.js';
 import { Rng } from '../src/util/random.js';
 
 interface Spec {
@@ -37,7 +38,7 @@ export const WORKLOADS: Record<string, { spec: string; kind: 'train' | 'infer' |
   conv_epoch: { spec: 'conv', kind: 'epoch', batch: 32 },
 };
 
-export async function runWorkload(name: string, threads: number, seconds: number) {
+export async function runWorkload(name: string, threads: number, seconds: number, workers = 1) {
   const w = WORKLOADS[name] ?? (/^conv_train_b(\d+)$/.exec(name) ? { spec: 'conv', kind: 'train' as const, batch: Number(name.split('_b')[1]) } : undefined);
   if (!w) throw new Error(`unknown workload ${name}`);
   const spec = SPECS[w.spec]!;
@@ -52,16 +53,20 @@ export async function runWorkload(name: string, threads: number, seconds: number
     const fg = await ForwardGraph.create(model, inputs, (m, [x]) => ({ loss: x!.sum(), outputs: { y: m.call(x!) } }), new ParamStore(model), { intraOpThreads: threads, withLoss: false });
     run = (x, n) => fg.run([x], n);
   } else {
-    const ts = await TrainingStep.create(model, inputs, spec.step, { optimizer: new Adam({ lr: spec.lr }), intraOpThreads: threads });
+    const ts = await createTrainingStep(model, inputs, spec.step, { optimizer: new Adam({ lr: spec.lr }), intraOpThreads: threads, workers });
     // Time spent inside onnxruntime, to report the host-side share of each step.
-    const session = (ts as unknown as { session: { run: (...a: unknown[]) => Promise<unknown> } }).session;
-    const inner = session.run.bind(session);
-    session.run = async (...a: unknown[]) => {
-      const t = performance.now();
-      const r = await inner(...a);
-      sessionTime += performance.now() - t;
-      return r;
-    };
+    const holder = ts as unknown as Record<string, { run: (...a: unknown[]) => Promise<unknown> } | undefined>;
+    for (const key of ['session', 'gradSession', 'optSession']) {
+      const session = holder[key];
+      if (!session) continue;
+      const inner = session.run.bind(session);
+      session.run = async (...a: unknown[]) => {
+        const t = performance.now();
+        const r = await inner(...a);
+        sessionTime += performance.now() - t;
+        return r;
+      };
+    }
     run = (x, n) => ts.run([x], n);
   }
   if (w.kind === 'epoch') {
@@ -75,7 +80,7 @@ export async function runWorkload(name: string, threads: number, seconds: number
       await run(n === B ? batch : batch.subarray(0, n * size), n);
     }
     const elapsed = (performance.now() - t0) / 1000;
-    return { workload: name, threads, batch: B, images_per_s: 60000 / elapsed, elapsed_s: elapsed, host_share: 1 - sessionTime / 1000 / elapsed, peak_rss_mb: process.resourceUsage().maxRSS / 1024 };
+    return { workload: name, threads, workers, batch: B, images_per_s: 60000 / elapsed, elapsed_s: elapsed, host_share: 1 - sessionTime / 1000 / elapsed, peak_rss_mb: process.resourceUsage().maxRSS / 1024 };
   }
   const x = rng.fillUniform(new Float32Array(B * size));
   for (let i = 0; i < 3; i++) await run(x, B);
@@ -87,11 +92,12 @@ export async function runWorkload(name: string, threads: number, seconds: number
     steps++;
   }
   const elapsed = (performance.now() - t0) / 1000;
-  return { workload: name, threads, batch: B, images_per_s: (steps * B) / elapsed, steps, elapsed_s: elapsed, host_share: w.kind === 'train' ? 1 - sessionTime / 1000 / elapsed : undefined, peak_rss_mb: process.resourceUsage().maxRSS / 1024 };
+  return { workload: name, threads, workers, batch: B, images_per_s: (steps * B) / elapsed, steps, elapsed_s: elapsed, host_share: w.kind === 'train' ? 1 - sessionTime / 1000 / elapsed : undefined, peak_rss_mb: process.resourceUsage().maxRSS / 1024 };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const [name, ...rest] = process.argv.slice(2);
   const arg = (k: string, d: number) => (rest.includes(k) ? Number(rest[rest.indexOf(k) + 1]) : d);
-  console.log(JSON.stringify(await runWorkload(name!, arg('--threads', 1), arg('--seconds', 3))));
+  console.log(JSON.stringify(await runWorkload(name!, arg('--threads', 1), arg('--seconds', 3), arg('--workers', 1))));
+  process.exit(0); // worker threads of a data-parallel step would keep the process alive
 }
