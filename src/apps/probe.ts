@@ -47,7 +47,7 @@ export interface ProbeOptions extends TabularSource {
   pca?: boolean;
   heads?: HeadKind[];
   preprocess?: PreprocessOptions;
-  /** MLP autoencoder: hidden [64], bottleneck 8, 100 epochs, lr 1e-3, batch 64. */
+  /** MLP autoencoder: hidden [64], bottleneck 8 (at most half the input width), 100 epochs, lr 1e-3, batch 64. */
   ae?: AutoencoderProbeConfig;
   /** DAE: hidden [128], bottleneck 128 (3 ReLU layers), swap noise 0.15, 100 epochs, lr 1e-3, batch 64. */
   dae?: AutoencoderProbeConfig & { noise?: NoiseSpec[]; features?: number[] };
@@ -314,7 +314,9 @@ export async function runProbe(o: ProbeOptions): Promise<ProbeResult> {
     };
     if (featureSets.includes('bottleneck')) {
       manualSeed(seed + 100 * f + 1);
-      const model = MLPAutoencoder.fromConfig({ input: W, hidden: ae.hidden, bottleneck: ae.bottleneck, activation: ae.activation, output: 'linear' });
+      // Default code: 8 numbers, but always narrower than the input (an undercomplete code).
+      const code = o.ae?.bottleneck ?? Math.min(ae.bottleneck, Math.max(2, Math.floor(W / 2)));
+      const model = MLPAutoencoder.fromConfig({ input: W, hidden: ae.hidden, bottleneck: code, activation: ae.activation, output: 'linear' });
       await fitAutoencoderQuick(model, prep.layout, xtr, { epochs: ae.epochs, batchSize: ae.batchSize, lr: ae.lr, seed: seed + f });
       (reconstruction.bottleneck ??= []).push(await reconstructionLoss(model, prep.layout, xte));
       const tr = await encodeRows(model, xtr, W, 'code'), te = await encodeRows(model, xte, W, 'code');

@@ -1,5 +1,5 @@
 // The HTTP service: a trained run behind /embed, /reconstruct, /score, /search, /health and
-// /metrics (fastify). Inference runs in worker threads with micro-batching (pool.ts), so
+// /metrics, plus /generate for models with a prior (VAEs) (fastify). Inference runs in worker threads with micro-batching (pool.ts), so
 // concurrent requests share onnxruntime calls and the HTTP thread never blocks on a model.
 //
 // Bodies: JSON {"images": [[...784 numbers], ...]} (nested [1][28][28] or [28][28] also fine),
@@ -11,6 +11,8 @@ import { resolve } from 'node:path';
 import { loadRun } from '../apps/autoencoder-run.js';
 import { decodeImage, ImageDecodeError } from '../apps/image-input.js';
 import { EmbeddingSearch, resolveEmbeddings, type NeighborRow } from '../apps/search.js';
+import { VariationalAutoencoder } from '../models/vae.js';
+import { Rng } from '../util/random.js';
 import { imageGridPng } from '../viz/png.js';
 import { Metrics } from './metrics.js';
 import { InferencePool, OverloadedError, type PoolOptions } from './pool.js';
@@ -86,7 +88,14 @@ export async function createService(runDir: string, opts: ServeOptions = {}): Pr
   const started = Date.now();
   let closing = false;
 
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit, return503OnClosing: true, forceCloseConnections: 'idle' });
+  // Shutdown: stop accepting connections, but answer every request that reached us, on
+  // connections that then close (see close() below); no 503s or resets for work already sent.
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit, return503OnClosing: false, forceCloseConnections: false });
+  let lastRequestAt = 0;
+  app.addHook('onRequest', async (_req, reply) => {
+    lastRequestAt = Date.now();
+    if (closing) void reply.header('connection', 'close');
+  });
   const metrics = new Metrics();
   metrics.gauge('latentkit_inference_queue_samples', 'Samples waiting for an executor.', () => pool.stats().queuedSamples);
   metrics.gauge('latentkit_inference_busy_executors', 'Executors running a batch now.', () => pool.stats().busy);
@@ -118,8 +127,9 @@ export async function createService(runDir: string, opts: ServeOptions = {}): Pr
     }
     void reply.code(status).send({ error: STATUS_NAMES[status] ?? 'Error', statusCode: status, message });
   });
+  const hasPrior = run.model instanceof VariationalAutoencoder;
   app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send({ error: 'Not Found', statusCode: 404, message: `no route ${req.method} ${req.url.split('?')[0]}; routes: GET /health, GET /metrics, POST /embed, /reconstruct, /score, /search` });
+    void reply.code(404).send({ error: 'Not Found', statusCode: 404, message: `no route ${req.method} ${req.url.split('?')[0]}; routes: GET /health, GET /metrics, POST /embed, /reconstruct, /score, /search${hasPrior ? ', /generate' : ''}` });
   });
 
   // ------------------------------------------------------------------------------------------
@@ -218,6 +228,11 @@ export async function createService(runDir: string, opts: ServeOptions = {}): Pr
     return fromJson(j);
   };
 
+  const sendImages = (reply: FastifyReply, images: Float32Array, n: number) => {
+    const [c, h, w] = inputShape as [number, number, number];
+    if (inputShape.length !== 3 || (c !== 1 && c !== 3)) throw new HttpError(406, 'this model does not output images');
+    return reply.type('image/png').send(imageGridPng(images, { n, channels: c, height: h, width: w, cols: Math.min(n, 16), pad: n === 1 ? 0 : 2 }));
+  };
   const wants = (req: FastifyRequest, type: string) => String(req.headers.accept ?? '').toLowerCase().includes(type);
   const rows = (a: Float32Array, n: number, size: number) => Array.from({ length: n }, (_, i) => Array.from(a.subarray(i * size, (i + 1) * size)));
   const sendRaw = (reply: FastifyReply, a: Float32Array, shape: number[]) =>
@@ -234,6 +249,7 @@ export async function createService(runDir: string, opts: ServeOptions = {}): Pr
       inputShape,
       codeSize,
       index: search ? { file: search.parquet, rows: search.embeddings.n } : null,
+      generate: hasPrior,
       threshold: opts.threshold ?? null,
       limits: { bodyBytes: bodyLimit, batch: maxReq, k: maxK },
       pool: pool.stats(),
@@ -254,12 +270,7 @@ export async function createService(runDir: string, opts: ServeOptions = {}): Pr
   app.post('/reconstruct', async (req, reply) => {
     const s = await samplesOf(req);
     const { recon } = await pool.submit('forward', s.data, s.n);
-    if (wants(req, 'image/png')) {
-      const [c, h, w] = inputShape as [number, number, number];
-      if (c !== 1 && c !== 3) throw new HttpError(406, 'this model does not output images');
-      const cols = Math.min(s.n, 16);
-      return reply.type('image/png').send(imageGridPng(recon!, { n: s.n, channels: c, height: h, width: w, cols, pad: s.n === 1 ? 0 : 2 }));
-    }
+    if (wants(req, 'image/png')) return sendImages(reply, recon!, s.n);
     if (wants(req, 'application/octet-stream')) return sendRaw(reply, recon!, [s.n, ...inputShape]);
     const mse = Array.from({ length: s.n }, (_, i) => {
       let e = 0;
@@ -339,6 +350,30 @@ export async function createService(runDir: string, opts: ServeOptions = {}): Pr
     return { k, results };
   });
 
+  if (hasPrior)
+    app.post('/generate', async (req, reply) => {
+      // Samples from the prior N(0, std² I), decoded: {"n": 16, "seed": 0, "std": 1}.
+      const j = jsonBody(req) ?? {};
+      const q = req.query as Record<string, string | undefined>;
+      const num = (name: string, def: number) => {
+        const v = j[name] ?? q[name] ?? def;
+        const x = Number(v);
+        if (typeof v === 'boolean' || !Number.isFinite(x)) throw new HttpError(400, `"${name}" must be a number, got ${JSON.stringify(v)}`);
+        return x;
+      };
+      const n = num('n', 1);
+      if (!Number.isInteger(n) || n < 1) throw new HttpError(400, `"n" must be a positive integer, got ${n}`);
+      checkCount(n);
+      const seed = num('seed', Math.floor(Math.random() * 2 ** 31));
+      const std = num('std', 1);
+      if (!(std > 0)) throw new HttpError(400, `"std" must be positive, got ${std}`);
+      const codes = new Rng(seed).fillNormal(new Float32Array(n * codeSize), 0, std);
+      const { recon } = await pool.submit('decode', codes, n);
+      if (wants(req, 'image/png')) return sendImages(reply, recon!, n);
+      if (wants(req, 'application/octet-stream')) return sendRaw(reply, recon!, [n, ...inputShape]);
+      return { n, seed, std, codes: rows(codes, n, codeSize), images: rows(recon!, n, inputSize) };
+    });
+
   return {
     app,
     pool,
@@ -346,7 +381,21 @@ export async function createService(runDir: string, opts: ServeOptions = {}): Pr
     async close() {
       if (closing) return;
       closing = true;
-      await app.close();
+      // server.close() destroys connections with no request in progress, including those whose
+      // request is sent but not yet read (the client sees a reset). So first drain: keep
+      // listening (answers now carry Connection: close, /health says 503) until no request has
+      // started for 300 ms, at most 3 s; then close.
+      const t0 = Date.now();
+      const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      await sleep(300);
+      while (Date.now() - lastRequestAt < 300 && Date.now() - t0 < 3000) await sleep(50);
+      // Keep-alive connections that become idle later would hold the server open: close them.
+      const sweep = setInterval(() => app.server.closeIdleConnections(), 250);
+      try {
+        await app.close();
+      } finally {
+        clearInterval(sweep);
+      }
       await pool.close();
     },
   };

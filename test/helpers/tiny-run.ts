@@ -1,6 +1,6 @@
-// A tiny trained run for the embed / search / anomaly / compress / serve tests: the chapter's
-// model after one epoch on 500 images (a few seconds). Real Fashion-MNIST when installed, else a
-// small synthetic set in the same format.
+// A tiny trained run for the embed / search / anomaly / compress / serve tests: one epoch on
+// 500 images (about a second). Real Fashion-MNIST when installed, else a small synthetic set in
+// the same format.
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,9 +35,13 @@ export function testDataDir(): string {
   return (cachedData = dir);
 }
 
-/** Train the chapter's model for one epoch on 500 images; returns the run folder. */
-export async function tinyRun(opts: { limitTrain?: number; epochs?: number } = {}): Promise<string> {
+/**
+ * Train for one epoch on 500 images; returns the run folder. The default preset is 'cnn' (a
+ * linear bottleneck): after so little training the chapter's ReLU bottleneck is often all
+ * zeros, which would make every neighbour search a tie.
+ */
+export async function tinyRun(opts: { preset?: string; limitTrain?: number; epochs?: number } = {}): Promise<string> {
   const out = join(tmp('latentkit-run-'), 'run');
-  await trainImageAutoencoder({ preset: 'seed-cnn', dataDir: testDataDir(), limitTrain: opts.limitTrain ?? 500, limitValid: 200, epochs: opts.epochs ?? 1, out, progress: false, log: () => {} });
+  await trainImageAutoencoder({ preset: opts.preset ?? 'cnn', dataDir: testDataDir(), limitTrain: opts.limitTrain ?? 500, limitValid: 200, epochs: opts.epochs ?? 1, out, progress: false, log: () => {} });
   return out;
 }
