@@ -81,7 +81,7 @@ export class ParamStore {
   }
 }
 
-interface Traced {
+export interface Traced {
   ctx: TraceContext;
   inputs: Value[];
   out: StepOutput;
@@ -180,49 +180,75 @@ export function finiteCheck(data: ArrayLike<number>): boolean {
   return true;
 }
 
+export interface TrainingGraphNames {
+  loss: string;
+  metrics: [string, string][];
+  /** [parameter name, output holding its updated value] */
+  params: [string, string][];
+  /** [optimizer state input name, output holding its next value] */
+  state: [string, string][];
+  buffers: [string, string][];
+  grads: [string, string][];
+}
+
+export interface TrainingGraph {
+  traced: Traced;
+  store: ParamStore;
+  trained: [string, Parameter][];
+  names: TrainingGraphNames;
+}
+
+/**
+ * One training step as a graph: the traced forward pass, its gradients, optional clipping and
+ * the optimizer update, with every updated parameter, state and buffer as an output. Shared by
+ * TrainingStep (onnxruntime-node) and emitTrainingModel (foreign runtimes such as the browser).
+ */
+export function buildTrainingGraph(model: Module, specs: InputSpec[], fn: StepFn, opts: TrainingOptions): TrainingGraph {
+  const traced = traceStep(model, specs, fn, true);
+  const { ctx, out } = traced;
+  const g = ctx.g;
+  const opt = opts.optimizer;
+  const store = opts.store ?? new ParamStore(model);
+  store.ensureOptimizerState(opt);
+  if (out.loss.rank !== 0) throw new Error(`the step's loss must be a scalar, got [${out.loss.shape}]`);
+  const trained = store.params.filter(([, p]) => ctx.params.has(p));
+  let grads = gradients(g, out.loss.v, trained.map(([, p]) => ctx.params.get(p)!)).map((v) => new Tensor(g, v));
+  if (opts.clipGradNorm) grads = clipByGlobalNorm(grads, opts.clipGradNorm);
+  const scalars = Object.fromEntries(Object.keys(opt.scalars(1)).map((k) => [k, new Tensor(g, g.input(`opt_${k}`, 'float32', []))]));
+  const outputs: Value[] = [];
+  const mark = (t: Tensor): string => {
+    // A graph output may not be a graph input: route such values through Identity.
+    const v = g.inputs.includes(t.v) ? t.op('Identity').v : t.v;
+    outputs.push(v);
+    return v.name;
+  };
+  const names: TrainingGraphNames = { loss: mark(out.loss), metrics: [], params: [], state: [], buffers: [], grads: [] };
+  for (const [k, t] of Object.entries(out.metrics ?? {})) names.metrics.push([k, mark(t)]);
+  trained.forEach(([pname, p], i) => {
+    const stateIn = opt.stateNames().map((s) => new Tensor(g, g.input(`${pname}.${s}`, 'float32', p.shape)));
+    const upd = g.withScope(`optimizer ${pname}`, () => opt.update(ctx.param(p), grads[i]!, stateIn, scalars));
+    names.params.push([pname, mark(upd.param)]);
+    opt.stateNames().forEach((s, j) => names.state.push([`${pname}.${s}`, mark(upd.state[j]!)]));
+    if (opts.exposeGradients) names.grads.push([pname, mark(grads[i]!)]);
+  });
+  for (const [b, v] of ctx.bufferUpdates) {
+    const bname = store.buffers.find(([, bb]) => bb === b)![0];
+    names.buffers.push([bname, mark(new Tensor(g, v))]);
+  }
+  g.outputs = outputs;
+  return { traced, store, trained, names };
+}
+
 export class TrainingStep extends CompiledGraph {
-  private outNames!: { loss: string; metrics: [string, string][]; params: [string, string][]; state: [string, string][]; buffers: [string, string][]; grads: [string, string][] };
+  private outNames!: TrainingGraphNames;
 
   static async create(model: Module, specs: InputSpec[], fn: StepFn, opts: TrainingOptions): Promise<TrainingStep> {
-    const traced = traceStep(model, specs, fn, true);
-    const { ctx, out } = traced;
-    const g = ctx.g;
-    const opt = opts.optimizer;
-    const store = opts.store ?? new ParamStore(model);
-    store.ensureOptimizerState(opt);
-    if (out.loss.rank !== 0) throw new Error(`the step's loss must be a scalar, got [${out.loss.shape}]`);
-
-    const trained = store.params.filter(([, p]) => ctx.params.has(p));
-    let grads = gradients(g, out.loss.v, trained.map(([, p]) => ctx.params.get(p)!)).map((v) => new Tensor(g, v));
-    if (opts.clipGradNorm) grads = clipByGlobalNorm(grads, opts.clipGradNorm);
-    const scalarNames = Object.keys(opt.scalars(1));
-    const scalars = Object.fromEntries(scalarNames.map((k) => [k, new Tensor(g, g.input(`opt_${k}`, 'float32', []))]));
-    const outputs: Value[] = [];
-    const mark = (t: Tensor): string => {
-      // A graph output may not be a graph input: route such values through Identity.
-      const v = g.inputs.includes(t.v) ? t.op('Identity').v : t.v;
-      outputs.push(v);
-      return v.name;
-    };
-    const names = { loss: mark(out.loss), metrics: [] as [string, string][], params: [] as [string, string][], state: [] as [string, string][], buffers: [] as [string, string][], grads: [] as [string, string][] };
-    for (const [k, t] of Object.entries(out.metrics ?? {})) names.metrics.push([k, mark(t)]);
-    trained.forEach(([pname, p], i) => {
-      const stateIn = opt.stateNames().map((s) => new Tensor(g, g.input(`${pname}.${s}`, 'float32', p.shape)));
-      const upd = g.withScope(`optimizer ${pname}`, () => opt.update(ctx.param(p), grads[i]!, stateIn, scalars));
-      names.params.push([pname, mark(upd.param)]);
-      opt.stateNames().forEach((s, j) => names.state.push([`${pname}.${s}`, mark(upd.state[j]!)]));
-      if (opts.exposeGradients) names.grads.push([pname, mark(grads[i]!)]);
-    });
-    for (const [b, v] of ctx.bufferUpdates) {
-      const bname = store.buffers.find(([, bb]) => bb === b)![0];
-      names.buffers.push([bname, mark(new Tensor(g, v))]);
-    }
-    g.outputs = outputs;
-    const session = await createSession(emitModel(g, { name: 'train_step' }), opts);
-    const step = new TrainingStep(session, traced, store, new Rng(opts.seed ?? 0));
-    step.outNames = names;
-    step.optimizer = opt;
-    step.stateInputs = trained.flatMap(([pname]) => opt.stateNames().map((s) => `${pname}.${s}`));
+    const tg = buildTrainingGraph(model, specs, fn, opts);
+    const session = await createSession(emitModel(tg.traced.ctx.g, { name: 'train_step' }), opts);
+    const step = new TrainingStep(session, tg.traced, tg.store, new Rng(opts.seed ?? 0));
+    step.outNames = tg.names;
+    step.optimizer = opts.optimizer;
+    step.stateInputs = tg.names.state.map(([name]) => name);
     return step;
   }
 

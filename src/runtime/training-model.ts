@@ -2,13 +2,11 @@
 // (onnxruntime-web in the playground): which inputs are data, parameters, optimizer state,
 // per-step scalars or random draws, and which outputs feed back into which inputs. The graph
 // is built exactly as TrainingStep.create builds it (forward, gradients, optimizer update).
-import { gradients } from '../autodiff/grad.js';
-import type { Dim, DType, Value } from '../graph/ir.js';
-import { Tensor } from '../graph/tensor.js';
+import type { Dim, DType } from '../graph/ir.js';
 import type { Module } from '../nn/module.js';
 import { emitModel, liveNodes } from '../onnx/emit.js';
 import type { Optimizer } from '../optim/optimizer.js';
-import { clipByGlobalNorm, ParamStore, traceStep, type InputSpec, type StepFn } from './compile.js';
+import { buildTrainingGraph, ParamStore, type InputSpec, type StepFn } from './compile.js';
 
 export type TrainingInputRole = 'data' | 'param' | 'buffer' | 'state' | 'scalar' | 'random';
 
@@ -54,54 +52,37 @@ export interface EmitTrainingOptions {
 
 /** Trace `fn` on `model` and emit one training step as a standalone ONNX model. */
 export function emitTrainingModel(model: Module, specs: InputSpec[], fn: StepFn, opts: EmitTrainingOptions): EmittedTrainingModel {
-  const traced = traceStep(model, specs, fn, true);
-  const { ctx, out } = traced;
+  const { traced, trained, names } = buildTrainingGraph(model, specs, fn, { optimizer: opts.optimizer, clipGradNorm: opts.clipGradNorm, store: new ParamStore(model) });
+  const { ctx } = traced;
   const g = ctx.g;
   const opt = opts.optimizer;
-  const store = new ParamStore(model);
-  store.ensureOptimizerState(opt);
-  if (out.loss.rank !== 0) throw new Error(`the step's loss must be a scalar, got [${out.loss.shape}]`);
-
-  const trained = store.params.filter(([, p]) => ctx.params.has(p));
-  let grads = gradients(g, out.loss.v, trained.map(([, p]) => ctx.params.get(p)!)).map((v) => new Tensor(g, v));
-  if (opts.clipGradNorm) grads = clipByGlobalNorm(grads, opts.clipGradNorm);
-  const scalarKeys = Object.keys(opt.scalars(1));
-  const scalars = Object.fromEntries(scalarKeys.map((k) => [k, new Tensor(g, g.input(`opt_${k}`, 'float32', []))]));
-  const outputs: Value[] = [];
-  const mark = (t: Tensor): string => {
-    const v = g.inputs.includes(t.v) ? t.op('Identity').v : t.v;
-    outputs.push(v);
-    return v.name;
-  };
-  const loss = mark(out.loss);
-  const metrics: Record<string, string> = {};
-  for (const [k, t] of Object.entries(out.metrics ?? {})) metrics[k] = mark(t);
+  const outputs = g.outputs;
+  const loss = names.loss;
+  const metrics: Record<string, string> = Object.fromEntries(names.metrics);
   const feedback: [string, string][] = [];
   const initial = new Map<string, InitialValue>();
   const role = new Map<string, Pick<TrainingModelInput, 'role' | 'dist' | 'scalar'>>();
   specs.forEach((s) => role.set(s.name, { role: 'data' }));
-  for (const k of scalarKeys) role.set(`opt_${k}`, { role: 'scalar', scalar: k });
+  for (const k of Object.keys(opt.scalars(1))) role.set(`opt_${k}`, { role: 'scalar', scalar: k });
   for (const r of ctx.randoms) role.set(r.value.name, { role: 'random', dist: r.dist });
-
-  trained.forEach(([pname, p], i) => {
+  trained.forEach(([, p], i) => {
     const pin = ctx.params.get(p)!.name;
     role.set(pin, { role: 'param' });
     initial.set(pin, { dtype: 'float32', shape: [...p.shape], data: Float32Array.from(p.data) });
-    const stateIn = opt.stateNames().map((s) => new Tensor(g, g.input(`${pname}.${s}`, 'float32', p.shape)));
-    const upd = g.withScope(`optimizer ${pname}`, () => opt.update(ctx.param(p), grads[i]!, stateIn, scalars));
-    feedback.push([mark(upd.param), pin]);
-    opt.stateNames().forEach((s, j) => {
-      const sin = `${pname}.${s}`;
-      role.set(sin, { role: 'state' });
-      initial.set(sin, { dtype: 'float32', shape: [...p.shape], data: new Float32Array(p.size) });
-      feedback.push([mark(upd.state[j]!), sin]);
-    });
+    feedback.push([names.params[i]![1], pin]);
   });
+  for (const [sin, out] of names.state) {
+    const shape = [...g.inputs.find((v) => v.name === sin)!.shape] as number[];
+    role.set(sin, { role: 'state' });
+    initial.set(sin, { dtype: 'float32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
+    feedback.push([out, sin]);
+  }
+  const bufferOut = new Map(names.buffers);
   for (const [b, v] of ctx.buffers) {
     role.set(v.name, { role: 'buffer' });
     initial.set(v.name, { dtype: b.dtype, shape: [...b.shape], data: b.dtype === 'int64' ? BigInt64Array.from(b.data as BigInt64Array) : Float32Array.from(b.data as Float32Array) });
-    const upd = ctx.bufferUpdates.get(b);
-    if (upd) feedback.push([mark(new Tensor(g, upd)), v.name]);
+    const out = bufferOut.get(v.name);
+    if (out) feedback.push([out, v.name]);
   }
   // Frozen parameters (requiresGrad false) are still graph inputs: feed their values unchanged.
   for (const [p, v] of ctx.params)
@@ -109,7 +90,6 @@ export function emitTrainingModel(model: Module, specs: InputSpec[], fn: StepFn,
       role.set(v.name, { role: 'param' });
       initial.set(v.name, { dtype: 'float32', shape: [...p.shape], data: Float32Array.from(p.data) });
     }
-  g.outputs = outputs;
   const bytes = emitModel(g, { name: 'train_step' });
   // emitModel drops inputs no live node reads; list exactly the ones it kept.
   const live = new Set<string>();
