@@ -10,28 +10,12 @@ import { PNG } from 'pngjs';
 import { loadRun, runAutoencoder } from '../src/apps/autoencoder-run.js';
 import { loadFashionMnist } from '../src/data/fashion-mnist.js';
 import { writeIdx } from '../src/data/idx.js';
-import { Rng } from '../src/util/random.js';
+import { fashionDataDir } from './helpers/fashion-data.js';
 
 const BIN = new URL('../bin/latentkit.js', import.meta.url).pathname;
 const tmp = () => mkdtempSync(join(tmpdir(), 'latentkit-cli-'));
 
-/** Real Fashion-MNIST when installed, else a small synthetic set in MNIST format (blobs). */
-function dataDir(): string {
-  if (existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz')) return '/usr/share/datasets/fashion-mnist';
-  const dir = tmp();
-  const rng = new Rng(5);
-  for (const [stem, n] of [['train', 3000], ['t10k', 500]] as const) {
-    const px = new Uint8Array(n * 784);
-    for (let i = 0; i < n; i++) {
-      const cx = 8 + rng.int(12), cy = 8 + rng.int(12), r = 4 + rng.int(5);
-      for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) px[i * 784 + y * 28 + x] = (x - cx) ** 2 + (y - cy) ** 2 < r * r ? 200 : 0;
-    }
-    writeIdx(join(dir, `${stem}-images-idx3-ubyte.gz`), { shape: [n, 28, 28], data: px });
-    writeIdx(join(dir, `${stem}-labels-idx1-ubyte.gz`), { shape: [n], data: new Uint8Array(n).map(() => rng.int(10)) });
-  }
-  return dir;
-}
-const DATA = dataDir();
+const DATA = fashionDataDir();
 
 function cli(args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 300_000 });

@@ -7,11 +7,11 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { fashionDataDir } from './helpers/fashion-data.js';
 import { PNG } from 'pngjs';
 import { pca, pcaTransform } from '../src/apps/pca.js';
 import { trainImageAutoencoder } from '../src/apps/train-images.js';
 import { generateSamples, latentManifold, latentPoints, latentScatterSvg, loadVaeRun, normalQuantile, samplesPng } from '../src/apps/vae.js';
-import { writeIdx } from '../src/data/idx.js';
 import { klWeight, vaeFeeds, vaeInputs, vaeStep, VariationalAutoencoder } from '../src/models/vae.js';
 import { buildModel, getPreset } from '../src/models/presets.js';
 import { manualSeed } from '../src/nn/init.js';
@@ -217,22 +217,7 @@ test('generate and manifold decode to PNGs of the expected size; the scatter plo
 
 // ---------------- training and the commands ----------------
 
-/** Fashion-MNIST when installed, else small synthetic IDX files (blobs) for the command tests. */
-function dataDir(): string {
-  if (HAVE_FMNIST) return FMNIST;
-  const dir = tmp();
-  const rng = new Rng(5);
-  for (const [stem, n] of [['train', 600], ['t10k', 200]] as const) {
-    const px = new Uint8Array(n * 784);
-    for (let i = 0; i < n; i++) {
-      const cx = 8 + rng.int(12), cy = 8 + rng.int(12), r = 4 + rng.int(5);
-      for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) px[i * 784 + y * 28 + x] = (x - cx) ** 2 + (y - cy) ** 2 < r * r ? 200 : 0;
-    }
-    writeIdx(join(dir, `${stem}-images-idx3-ubyte.gz`), { shape: [n, 28, 28], data: px });
-    writeIdx(join(dir, `${stem}-labels-idx1-ubyte.gz`), { shape: [n], data: new Uint8Array(n).map(() => rng.int(10)) });
-  }
-  return dir;
-}
+const dataDir = () => fashionDataDir(600, 200);
 
 test('vae-mlp on a few hundred Fashion-MNIST images: the ELBO rises; warm-up feeds beta 0 in epoch 1', { skip: HAVE_FMNIST ? false : `no Fashion-MNIST in ${FMNIST}` }, async () => {
   const dir = tmp();
