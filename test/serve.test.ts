@@ -154,6 +154,26 @@ test('/search without an index answers 404 with the fix', async () => {
   }
 });
 
+test('/generate: only for models with a prior; a VAE decodes seeded samples', async () => {
+  const plain = await svc.app.inject({ method: 'POST', url: '/generate', payload: { n: 2 } });
+  assert.equal(plain.statusCode, 404);
+  const vae = await createService(await tinyRun({ preset: 'vae-mlp' }), { workers: 0, index: false });
+  try {
+    const a = await vae.app.inject({ method: 'POST', url: '/generate', payload: { n: 3, seed: 7 } });
+    assert.equal(a.statusCode, 200, a.body);
+    const j = a.json() as { n: number; images: number[][]; codes: number[][] };
+    assert.equal(j.images.length, 3);
+    assert.equal(j.images[0]!.length, 784);
+    const b = await vae.app.inject({ method: 'POST', url: '/generate', payload: { n: 3, seed: 7 } });
+    assert.deepEqual(b.json().images, j.images);
+    const png = await vae.app.inject({ method: 'POST', url: '/generate', headers: { accept: 'image/png' }, payload: { n: 1 } });
+    assert.equal(png.headers['content-type'], 'image/png');
+    assert.equal((await vae.app.inject({ method: 'POST', url: '/generate', payload: { n: 0 } })).statusCode, 400);
+  } finally {
+    await vae.close();
+  }
+});
+
 test('concurrent requests all succeed, and are merged into fewer onnxruntime calls', async () => {
   const before = svc.pool.stats();
   const jobs = Array.from({ length: 80 }, (_, i) => {

@@ -51,7 +51,7 @@ export interface ProbeOptions extends TabularSource {
   ae?: AutoencoderProbeConfig;
   /** DAE: hidden [128], bottleneck 128 (3 ReLU layers), swap noise 0.15, 100 epochs, lr 1e-3, batch 64. */
   dae?: AutoencoderProbeConfig & { noise?: NoiseSpec[]; features?: number[] };
-  /** Heads: 60 epochs, batch 64, Adam lr 3e-3 (logreg) / 1e-3 (mlp), L2 1e-3, MLP hidden 64, dropout 0.2. */
+  /** Heads: 200 epochs (shorter training under-fits the raw-column MLP and flatters wide features), batch 64, Adam lr 3e-3 (logreg) / 1e-3 (mlp), L2 1e-3, MLP hidden 64, dropout 0.2. */
   head?: { epochs?: number; lr?: number; mlpLr?: number; batchSize?: number; weightDecay?: number; hidden?: number; dropout?: number };
   log?: (line: string) => void;
 }
@@ -273,7 +273,7 @@ export async function runProbe(o: ProbeOptions): Promise<ProbeResult> {
   const folds = kFold(n, k, seed, target.task === 'classification' ? target.y : undefined);
   const ae = { hidden: [64], bottleneck: 8, activation: 'relu' as Activation, epochs: 100, lr: 1e-3, batchSize: 64, ...o.ae };
   const dae = { hidden: [128], bottleneck: 128, activation: 'relu' as Activation, epochs: 100, lr: 1e-3, batchSize: 64, noise: [{ kind: 'swap', p: 0.15 }] as NoiseSpec[], ...o.dae };
-  const ho: HeadOptions = { epochs: 60, lr: 3e-3, mlpLr: 1e-3, batchSize: 64, weightDecay: 1e-3, hidden: 64, dropout: 0.2, ...o.head };
+  const ho: HeadOptions = { epochs: 200, lr: 3e-3, mlpLr: 1e-3, batchSize: 64, weightDecay: 1e-3, hidden: 64, dropout: 0.2, ...o.head };
   log(`probe: ${table.source}, target ${o.target} (${target.task}${target.classes ? `, ${nClasses} classes` : ''}), ${n} rows${target.dropped ? ` (${target.dropped} without a target dropped)` : ''}, ${k}-fold CV`);
 
   const scores = new Map<string, { width: number; head: HeadKind; features: string; values: Record<string, number[]> }>();

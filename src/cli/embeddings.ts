@@ -215,7 +215,7 @@ Examples:
   program
     .command('serve')
     .argument('<run>', 'run folder written by train')
-    .description('HTTP service: /embed, /reconstruct, /score, /search, /health, /metrics')
+    .description('HTTP service: /embed, /reconstruct, /score, /search, /health, /metrics (and /generate for VAEs)')
     .option('-p, --port <N>', 'port (0 picks a free one)', intArg, 8080)
     .option('--host <HOST>', 'address to bind', '127.0.0.1')
     .option('--workers <N>', 'inference worker threads (0: in the HTTP thread)', intArg)
@@ -229,7 +229,8 @@ Examples:
     .addHelpText('after', `
 Bodies: JSON {"images": [[...784 numbers...]]} or {"png": ["<base64>"]}; one image as
 Content-Type image/png; raw float32 samples as application/octet-stream. Accept: image/png
-(reconstruct) or application/octet-stream (embed, reconstruct) for binary answers.
+(reconstruct, generate) or application/octet-stream (embed, reconstruct, generate) for binary
+answers. VAE runs also answer POST /generate {"n": 16, "seed": 0, "std": 1} (samples from the prior).
 
 Examples:
   latentkit serve logs/trial_0_autoencoder --port 8080

@@ -200,7 +200,7 @@ Examples:
       .option('--dae-code <K>', 'DAE code layer width (default 128)', intArg)
       .option('--dae-epochs <N>', 'DAE epochs (default 100)', intArg)
       .option('--noise <SPEC>', 'DAE corruption (default swap:0.15)', noiseArg)
-      .option('--head-epochs <N>', 'epochs of each classifier/regressor (default 60)', intArg)
+      .option('--head-epochs <N>', 'epochs of each classifier/regressor (default 200)', intArg)
       .option('--seed <N>', 'seed for folds, models and noise', intArg, 0)
       .option('-o, --output <PATH>', 'also write all fold scores as JSON'),
   )
