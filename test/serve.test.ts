@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import { PNG } from 'pngjs';
 import { loadRun, runAutoencoder } from '../src/apps/autoencoder-run.js';
 import { embedRun } from '../src/apps/embed.js';
+import { decodeImage } from '../src/apps/image-input.js';
 import { loadFashionMnist } from '../src/data/fashion-mnist.js';
 import type { ImageSet } from '../src/data/dataset.js';
 import { createService, type Service } from '../src/serve/server.js';
@@ -43,6 +44,18 @@ const post = (path: string, body: unknown, headers: Record<string, string> = {})
   });
 const pngOf = (i: number) => encodePng(Uint8Array.from(data.images.subarray(i * 784, (i + 1) * 784), (v) => Math.round(v * 255)), 28, 28, 1);
 const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-5) => a.length === b.length && Array.from(a).every((v, i) => Math.abs(v - b[i]!) <= tol);
+
+test('decodeImage: the pngjs fast path gives what sharp gives; other sizes and colours go through sharp', async () => {
+  const { default: sharp } = await import('sharp');
+  const viaSharp = async (b: Uint8Array) => Float32Array.from((await sharp(b).flatten({ background: '#000000' }).resize(28, 28, { fit: 'fill' }).grayscale().raw().toBuffer()), (v) => v / 255);
+  const gray = pngOf(7);
+  assert.deepEqual(await decodeImage(gray, [1, 28, 28]), await viaSharp(gray));
+  const rgb = encodePng(Uint8Array.from({ length: 28 * 28 * 3 }, (_, i) => (i * 37) % 256), 28, 28, 3);
+  assert.deepEqual(await decodeImage(rgb, [1, 28, 28]), await viaSharp(rgb));
+  const big = encodePng(Uint8Array.from({ length: 56 * 56 }, (_, i) => (i * 11) % 256), 56, 56, 1);
+  assert.equal((await decodeImage(big, [1, 28, 28])).length, 784);
+  await assert.rejects(decodeImage(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]), [1, 28, 28]), /not a decodable image/);
+});
 
 test('GET /health and /metrics', async () => {
   const h = await fetch(url + '/health');
