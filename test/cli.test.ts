@@ -1,10 +1,11 @@
 // End-to-end: the latentkit command as a user runs it.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { BIN, runCli } from './helpers/cli.js';
 import { test } from 'node:test';
 import { PNG } from 'pngjs';
 import { loadRun, runAutoencoder } from '../src/apps/autoencoder-run.js';
@@ -12,15 +13,11 @@ import { loadFashionMnist } from '../src/data/fashion-mnist.js';
 import { writeIdx } from '../src/data/idx.js';
 import { fashionDataDir } from './helpers/fashion-data.js';
 
-const BIN = new URL('../bin/latentkit.js', import.meta.url).pathname;
 const tmp = () => mkdtempSync(join(tmpdir(), 'latentkit-cli-'));
 
 const DATA = fashionDataDir();
 
-function cli(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 300_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { env, timeoutMs: 300_000 });
 
 const lastValid = (dir: string) => JSON.parse(readFileSync(join(dir, '_metrics.json'), 'utf8')).last;
 

@@ -1,7 +1,6 @@
 // compress / decompress: float16 conversion, int8 quantization, the .lkc container, and the
 // round trip's compression ratio and PSNR through the CLI and the API.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
@@ -12,13 +11,10 @@ import { loadFashionMnist } from '../src/data/fashion-mnist.js';
 import { readIdx } from '../src/data/idx.js';
 import { psnr } from '../src/train/image-metrics.js';
 import { Rng } from '../src/util/random.js';
+import { runCli } from './helpers/cli.js';
 import { testDataDir, tinyRun, tmp } from './helpers/tiny-run.js';
 
-const BIN = new URL('../bin/latentkit.js', import.meta.url).pathname;
-const cli = (args: string[]) => {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-};
+const cli = (args: string[]) => runCli(args);
 
 let run: string;
 before(async () => {

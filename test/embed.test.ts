@@ -1,7 +1,6 @@
 // embed and search: Parquet round trip, the HNSW index against exact search, the CLI, and
 // the exported ONNX encoder giving the same codes as embed.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
@@ -11,13 +10,10 @@ import { AnnIndex, embedRun, exactKnn, indexPathFor, readEmbeddingsParquet, writ
 import { EmbeddingSearch, evaluateSearch } from '../src/apps/search.js';
 import { loadFashionMnist } from '../src/data/fashion-mnist.js';
 import { Rng } from '../src/util/random.js';
+import { runCli } from './helpers/cli.js';
 import { testDataDir, tinyRun, tmp } from './helpers/tiny-run.js';
 
-const BIN = new URL('../bin/latentkit.js', import.meta.url).pathname;
-const cli = (args: string[]) => {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-};
+const cli = (args: string[]) => runCli(args);
 
 let run: string;
 before(async () => {

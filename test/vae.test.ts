@@ -2,10 +2,10 @@
 // warm-up, training on Fashion-MNIST, and the generate / interpolate / manifold / latent-plot
 // commands and their figures.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runCli } from './helpers/cli.js';
 import { test } from 'node:test';
 import { fashionDataDir } from './helpers/fashion-data.js';
 import { PNG } from 'pngjs';
@@ -24,7 +24,6 @@ import { Rng } from '../src/util/random.js';
 import { gradCheck } from './helpers/gradcheck.js';
 
 const FIX = new URL('./fixtures/parity/', import.meta.url).pathname;
-const BIN = new URL('../bin/latentkit.js', import.meta.url).pathname;
 const FMNIST = '/usr/share/datasets/fashion-mnist';
 const HAVE_FMNIST = existsSync(join(FMNIST, 'train-images-idx3-ubyte.gz'));
 const tmp = () => mkdtempSync(join(tmpdir(), 'latentkit-vae-'));
@@ -246,10 +245,7 @@ test('a VAE run resumed after epoch 1 ends with the same train and valid metrics
   assert.deepEqual(resumed.last!.valid, full.last!.valid);
 });
 
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const cli = (args: string[]) => runCli(args);
 
 test('latentkit train (vae-conv, --bottleneck 2), then generate, interpolate, manifold and latent-plot', async () => {
   const data = dataDir();
