@@ -4,8 +4,7 @@
 // test-artifacts/ (LATENTKIT_UPDATE_DOCS=1 writes them to docs/ for the README instead).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -15,6 +14,7 @@ import { startPlaygroundServer, type PlaygroundServer } from '../src/apps/playgr
 import { writeWebBundle } from '../src/apps/web-bundle.js';
 import { loadFashionMnist, locateFashionMnist } from '../src/data/fashion-mnist.js';
 import { buildReport } from '../src/viz/report.js';
+import { tempDir } from './helpers/tmp.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -59,7 +59,7 @@ const canvasPixels = (page: Page, sel: string) =>
 const mse = (a: number[], b: number[]) => a.reduce((s, v, i) => s + ((v - b[i]!) / 255) ** 2, 0) / a.length;
 
 describe('in Chromium', { skip, timeout: 150_000 }, () => {
-  const tmp = mkdtempSync(join(tmpdir(), 'latentkit-browser-'));
+  const tmp = tempDir('latentkit-browser-');
   const runDir = join(tmp, 'run');
   const dist = join(tmp, 'dist');
   const modelDir = join(tmp, 'model');

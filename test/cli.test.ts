@@ -1,8 +1,7 @@
 // End-to-end: the latentkit command as a user runs it.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { BIN, runCli } from './helpers/cli.js';
@@ -12,8 +11,9 @@ import { loadRun, runAutoencoder } from '../src/apps/autoencoder-run.js';
 import { loadFashionMnist } from '../src/data/fashion-mnist.js';
 import { writeIdx } from '../src/data/idx.js';
 import { fashionDataDir } from './helpers/fashion-data.js';
+import { tempDir } from './helpers/tmp.js';
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'latentkit-cli-'));
+const tmp = () => tempDir('latentkit-cli-');
 
 const DATA = fashionDataDir();
 

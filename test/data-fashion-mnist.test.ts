@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { FILES, loadFashionMnist, locateFashionMnist, SYSTEM_DIR } from '../src/data/fashion-mnist.js';
 import { encodeIdx, writeIdx } from '../src/data/idx.js';
+import { tempDir } from './helpers/tmp.js';
 
-const root = mkdtempSync(join(tmpdir(), 'latentkit-fm-'));
+const root = tempDir('latentkit-fm-');
 after(() => rmSync(root, { recursive: true, force: true }));
 
 const hasSystem = existsSync(join(SYSTEM_DIR, `${FILES.train.images}.gz`));

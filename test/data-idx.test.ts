@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { encodeIdx, parseIdx, readIdx, writeIdx } from '../src/data/idx.js';
+import { tempDir } from './helpers/tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'latentkit-idx-'));
+const dir = tempDir('latentkit-idx-');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 // A hand-built header, independent of encodeIdx, so the reader is checked against the spec.

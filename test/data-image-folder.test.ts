@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { loadImageFolder } from '../src/data/image-folder.js';
+import { tempDir } from './helpers/tmp.js';
 
-const root = mkdtempSync(join(tmpdir(), 'latentkit-imgs-'));
+const root = tempDir('latentkit-imgs-');
 after(() => rmSync(root, { recursive: true, force: true }));
 
 async function writeImage(path: string, w: number, h: number, channels: 1 | 3, fill: (x: number, y: number, c: number) => number) {

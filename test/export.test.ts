@@ -2,8 +2,7 @@
 // onnx.checker where Python's onnx is installed) and safetensors reading/writing.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import onnxProto from 'onnx-proto';
@@ -17,10 +16,11 @@ import { Adam } from '../src/optim/optimizer.js';
 import { ForwardGraph, ParamStore, TrainingStep, type StepFn } from '../src/runtime/compile.js';
 import { ort } from '../src/runtime/ort.js';
 import { Rng } from '../src/util/random.js';
+import { tempDir } from './helpers/tmp.js';
 
 const { onnx } = onnxProto;
 const FIX = new URL('./fixtures/parity/', import.meta.url).pathname;
-const TMP = mkdtempSync(join(tmpdir(), 'latentkit-export-'));
+const TMP = tempDir('latentkit-export-');
 after(() => rmSync(TMP, { recursive: true, force: true }));
 
 /** A plain Uint8Array copy (exportOnnx may hand back a Node Buffer). */

@@ -2,8 +2,7 @@
 // onnxruntime-web) matches TrainingStep step for step; the playground server stays inside its
 // folders; the report degrades to what a run folder has.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startPlaygroundServer } from '../src/apps/playground-server.js';
@@ -15,6 +14,7 @@ import { createSession, ort, type Feeds } from '../src/runtime/ort.js';
 import { emitTrainingModel } from '../src/runtime/training-model.js';
 import { Rng } from '../src/util/random.js';
 import { buildReport, histogram } from '../src/viz/report.js';
+import { tempDir } from './helpers/tmp.js';
 
 test('emitTrainingModel: feeding outputs back reproduces TrainingStep losses', async () => {
   const model = new MLPAutoencoder([12, 6, 3]);
@@ -43,7 +43,7 @@ test('emitTrainingModel: feeding outputs back reproduces TrainingStep losses', a
 });
 
 test('playground server: serves the app and model/, refuses paths outside them', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'latentkit-pgs-'));
+  const dir = tempDir('latentkit-pgs-');
   const dist = join(dir, 'dist');
   const model = join(dir, 'model');
   mkdirSync(dist);
@@ -68,7 +68,7 @@ test('playground server: serves the app and model/, refuses paths outside them',
 });
 
 test('report: a run folder without checkpoints still gives config, metrics and loss curves', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'latentkit-report-'));
+  const dir = tempDir('latentkit-report-');
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ model: { preset: 'seed-cnn' }, lr: 0.02, epochs: 2 }));
   const rec = (epoch: number, t: number, v: number) => JSON.stringify({ epoch, lr: 0.02, train: { loss: t }, valid: { loss: v }, seconds: 1, imagesPerSecond: 100, steps: 10 });
   writeFileSync(join(dir, 'metrics.jsonl'), `${rec(1, 0.1, 0.08)}\n${rec(2, 0.06, 0.05)}\n`);

@@ -3,15 +3,15 @@
 import assert from 'node:assert/strict';
 import { Command } from 'commander';
 import { PNG } from 'pngjs';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { auroc, fitNormalizer, injectAnomalies, MovingFashionMnist, readCsvSeries, resizeSquare, slidingWindows, splitSeries, windowLabels } from '../src/data/sequences.js';
 import { registerSeq } from '../src/cli/seq.js';
 import { Rng } from '../src/util/random.js';
+import { tempDir } from './helpers/tmp.js';
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'latentkit-seq-'));
+const tmp = () => tempDir('latentkit-seq-');
 
 /** Synthetic 28x28 "items": filled squares of random brightness (no dataset needed). */
 function items(n: number) {

@@ -1,8 +1,7 @@
 // The mixed-type loss (value and gradient), MLPAutoencoder options, the DenoisingAutoencoder's
 // stacked features, and train-tabular end to end through the Trainer.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { encodeRows, loadTabularRun, tabularRunErrors, trainTabular } from '../src/apps/tabular.js';
@@ -12,6 +11,7 @@ import { DenoisingAutoencoder, MLPAutoencoder, buildModel, getPreset } from '../
 import { ForwardGraph, ParamStore } from '../src/runtime/compile.js';
 import { Rng } from '../src/util/random.js';
 import { gradCheck } from './helpers/gradcheck.js';
+import { tempDir } from './helpers/tmp.js';
 
 function mixedTable(n: number, seed = 1) {
   const rng = new Rng(seed);
@@ -111,7 +111,7 @@ test('DenoisingAutoencoder: features() concatenates the chosen hidden layers; pa
 });
 
 test('train-tabular: a DAE trained through the Trainer leaves a usable run folder', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lk-tt-'));
+  const dir = tempDir('lk-tt-');
   const { writeFileSync } = await import('node:fs');
   const t = mixedTable(300, 5);
   const csv = ['a,b,yes,color,label', ...Array.from({ length: t.nRows }, (_, i) => [...t.data.map((c) => c[i] ?? ''), i % 2].join(','))].join('\n');

@@ -1,11 +1,11 @@
 // The probe: metrics, and on a small synthetic problem, bottleneck features beat chance.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { classificationMetrics, formatProbe, regressionMetrics, rocAuc, runProbe } from '../src/apps/probe.js';
 import { Rng } from '../src/util/random.js';
+import { tempDir } from './helpers/tmp.js';
 
 test('probe metrics: ROC AUC with ties, accuracy, log loss, RMSE, R²', () => {
   assert.equal(rocAuc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]), 0.75);
@@ -30,7 +30,7 @@ test('probe: on a synthetic problem driven by 2 latent factors, 2-number codes b
     const shade = z[1]! < -0.4 ? 'dark' : z[1]! < 0.4 ? 'mid' : 'light';
     lines.push([...x, shade, z[0]! + 0.5 * z[1]! > 0 ? 'yes' : 'no'].join(','));
   }
-  const path = join(mkdtempSync(join(tmpdir(), 'lk-probe-')), 'synthetic.csv');
+  const path = join(tempDir('lk-probe-'), 'synthetic.csv');
   writeFileSync(path, lines.join('\n') + '\n');
   const r = await runProbe({
     path, target: 'label', folds: 3, seed: 1, features: ['raw', 'bottleneck'], heads: ['logreg'], pca: true,

@@ -1,8 +1,7 @@
 // Tabular data: reading CSV/Parquet, schema inference and overrides, preprocessing fitted on the
 // training rows only, unknown categories, missing values, clear errors.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parquetWriteFile } from 'hyparquet-writer';
@@ -11,8 +10,9 @@ import {
   selectRows, tableFromRows, TabularPreprocessor,
 } from '../src/data/tabular/index.js';
 import { Rng } from '../src/util/random.js';
+import { tempDir } from './helpers/tmp.js';
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'lk-tab-'));
+const tmp = () => tempDir('lk-tab-');
 
 function writeCsv(text: string): string {
   const p = join(tmp(), 'data.csv');

@@ -2,8 +2,7 @@
 // give the same reconstructions. Needs a Python with torch (Debian python3-torch); skipped otherwise.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConvAutoencoder } from '../src/models/conv-autoencoder.js';
@@ -11,13 +10,14 @@ import { manualSeed } from '../src/nn/init.js';
 import { saveSafetensors } from '../src/nn/safetensors.js';
 import { ForwardGraph, ParamStore } from '../src/runtime/compile.js';
 import { Rng } from '../src/util/random.js';
+import { tempDir } from './helpers/tmp.js';
 
 const PY = ['/usr/bin/python3', 'python3'].find((p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
 
 test('latentkit safetensors load into PyTorch and reconstruct identically', { skip: PY ? false : 'no Python with torch here' }, async () => {
   manualSeed(11);
   const model = new ConvAutoencoder();
-  const dir = mkdtempSync(join(tmpdir(), 'latentkit-torch-'));
+  const dir = tempDir('latentkit-torch-');
   const weights = join(dir, 'w.safetensors');
   saveSafetensors(weights, model.stateDict());
   const B = 3;

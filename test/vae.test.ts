@@ -2,8 +2,7 @@
 // warm-up, training on Fashion-MNIST, and the generate / interpolate / manifold / latent-plot
 // commands and their figures.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from './helpers/cli.js';
 import { test } from 'node:test';
@@ -22,11 +21,12 @@ import { ParamStore, TrainingStep } from '../src/runtime/compile.js';
 import { saveCheckpoint } from '../src/train/checkpoint.js';
 import { Rng } from '../src/util/random.js';
 import { gradCheck } from './helpers/gradcheck.js';
+import { tempDir } from './helpers/tmp.js';
 
 const FIX = new URL('./fixtures/parity/', import.meta.url).pathname;
 const FMNIST = '/usr/share/datasets/fashion-mnist';
 const HAVE_FMNIST = existsSync(join(FMNIST, 'train-images-idx3-ubyte.gz'));
-const tmp = () => mkdtempSync(join(tmpdir(), 'latentkit-vae-'));
+const tmp = () => tempDir('latentkit-vae-');
 
 function randomize(m: VariationalAutoencoder, seed: number): VariationalAutoencoder {
   const rng = new Rng(seed);

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { PNG } from 'pngjs';
 import { heatmapPng, imageGridPng, reconstructionFigure, savePng } from '../src/viz/png.js';
+import { tempDir } from './helpers/tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'latentkit-png-'));
+const dir = tempDir('latentkit-png-');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 function decode(buf: Buffer) {

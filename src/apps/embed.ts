@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../data/atomic.js';
+import type { ImageSet } from '../data/dataset.js';
 import { dataSource, loadFashionMnist, type Split } from '../data/fashion-mnist.js';
 import { loadRun, type LoadedRun } from './autoencoder-run.js';
 import { AutoencoderRunner } from './inference.js';
@@ -256,8 +257,13 @@ export function latestPointerPath(runDir: string): string {
 export async function embedSplit(run: LoadedRun, opts: Pick<EmbedOptions, 'split' | 'limit' | 'dataDir' | 'batchSize'> = {}): Promise<Embeddings> {
   const split = opts.split ?? 'test';
   const data = await loadFashionMnist(split, { ...dataSource(opts.dataDir), limit: opts.limit });
+  return embedImages(run, data, split, opts.batchSize);
+}
+
+/** Codes of a set of images (ids are their positions), as Embeddings. */
+export async function embedImages(run: Pick<LoadedRun, 'model' | 'inputShape'>, data: ImageSet, split: string, batchSize?: number): Promise<Embeddings> {
   if (data.shape.join(',') !== run.inputShape.join(',')) throw new Error(`images are [${data.shape}] but the run's model takes [${run.inputShape}]`);
-  const runner = AutoencoderRunner.fromRun(run, { batchSize: opts.batchSize });
+  const runner = AutoencoderRunner.fromRun(run, { batchSize });
   try {
     const vectors = await runner.encode(data.images, data.n);
     return {

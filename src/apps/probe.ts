@@ -212,7 +212,7 @@ async function reconstructionLoss(model: Module, layout: TabularLayout, x: Float
 }
 
 /** Column-wise standardisation fitted on the training rows (constant columns are left centred). */
-function standardise(train: Float32Array, test: Float32Array, width: number): [Float32Array, Float32Array] {
+export function standardise(train: Float32Array, test: Float32Array, width: number): [Float32Array, Float32Array] {
   const n = train.length / width;
   const mean = new Float64Array(width), sd = new Float64Array(width);
   for (let i = 0; i < n; i++) for (let j = 0; j < width; j++) mean[j]! += train[i * width + j]! / n;

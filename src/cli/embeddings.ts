@@ -4,6 +4,7 @@ import { Option, type Command } from 'commander';
 import { anomalyRun } from '../apps/anomaly.js';
 import { compressRun, decompressFile, CODE_DTYPES, type CodeDtype } from '../apps/compress.js';
 import { embedRun } from '../apps/embed.js';
+import { evaluateEmbeddings, formatEmbeddingEval } from '../apps/embedding-eval.js';
 import { EmbeddingSearch, encodeImageFile, evaluateSearch, type NeighborRow } from '../apps/search.js';
 import { writeFileAtomic } from '../data/atomic.js';
 import { FASHION_MNIST_CLASSES } from '../data/fashion-mnist.js';
@@ -60,6 +61,39 @@ Examples:
       const r = await embedRun(dir, { out: o.output, split: o.split, limit: o.limit, dataDir: o.dataDir, checkpoint: o.checkpoint, index: o.index, ann: { m: o.m, efConstruction: o.efConstruction, efSearch: o.efSearch } });
       out(`wrote ${r.parquet} (${r.n} rows, ${r.dim}-number codes) in ${r.seconds.embed.toFixed(2)} s`);
       if (r.index) out(`wrote ${r.index} (HNSW index, ${r.n} vectors) in ${r.seconds.index.toFixed(2)} s`);
+    });
+
+  program
+    .command('embed-eval')
+    .argument('<runs...>', 'run folders written by train')
+    .description('how good the codes are as features: kNN label agreement@k and linear-probe accuracy on Fashion-MNIST, against raw pixels and PCA of the same width')
+    .option('-k, --k <N>', 'neighbours for label agreement', positiveInt, 10)
+    .option('--limit-train <N>', 'use the first N training images (probe training and PCA fit)', positiveInt)
+    .option('--limit-test <N>', 'use the first N test images', positiveInt)
+    .option('--probe-epochs <N>', 'epochs of the logistic-regression probe', positiveInt, 20)
+    .option('--no-raw', 'leave out the raw-pixel baseline')
+    .option('--no-pca', 'leave out the PCA baselines')
+    .option('--pca-widths <LIST>', 'PCA baseline widths, e.g. 2,4 (default the runs\' code widths)', (v: string) => v.split(',').map((x) => positiveInt(x.trim())))
+    .option('--data-dir <DIR>', 'Fashion-MNIST folder')
+    .option('-o, --output <FILE>', 'also write the table: JSON if FILE ends in .json, else Markdown')
+    .option('--json', 'print JSON instead of the table')
+    .addOption(checkpointOption())
+    .addHelpText('after', `
+kNN agreement: for each test image, the fraction of its k nearest test images (itself left out,
+Euclidean distance in code space) with the same label. Linear probe: logistic regression trained
+on the standardised codes of the training split, accuracy on the test split.
+
+Example:
+  latentkit embed-eval logs/trial_0_autoencoder logs/trial_1_autoencoder -o embeddings.md`)
+    .action(async (dirs: string[], o) => {
+      const r = await evaluateEmbeddings(dirs, {
+        k: o.k, limitTrain: o.limitTrain, limitTest: o.limitTest, dataDir: o.dataDir, checkpoint: o.checkpoint,
+        raw: o.raw, pca: o.pca, pcaWidths: o.pcaWidths, probe: { epochs: o.probeEpochs },
+        log: (l) => process.stderr.write(`${l}\n`),
+      });
+      const table = formatEmbeddingEval(r);
+      if (o.output) writeFileAtomic(o.output, String(o.output).endsWith('.json') ? JSON.stringify(r, null, 2) + '\n' : table + '\n');
+      out(o.json ? JSON.stringify(r, null, 2) : `Fashion-MNIST: probe trained on ${r.trainRows} images, scored on ${r.testRows}\n${table}`);
     });
 
   program

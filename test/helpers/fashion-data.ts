@@ -1,18 +1,18 @@
 // Fashion-MNIST for end-to-end tests: the Debian package's copy when installed, otherwise a
 // small synthetic set in the same IDX format (discs of random place and size), so command
 // tests also run where the dataset is absent.
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeIdx } from '../../src/data/idx.js';
 import { Rng } from '../../src/util/random.js';
+import { tempDir } from './tmp.js';
 
 export const FASHION_DIR = '/usr/share/datasets/fashion-mnist';
 export const HAVE_FASHION = existsSync(join(FASHION_DIR, 'train-images-idx3-ubyte.gz'));
 
 export function fashionDataDir(trainCount = 3000, testCount = 500): string {
   if (HAVE_FASHION) return FASHION_DIR;
-  const dir = mkdtempSync(join(tmpdir(), 'latentkit-data-'));
+  const dir = tempDir('latentkit-data-');
   const rng = new Rng(5);
   for (const [stem, n] of [['train', trainCount], ['t10k', testCount]] as const) {
     const px = new Uint8Array(n * 784);

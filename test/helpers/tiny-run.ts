@@ -1,14 +1,14 @@
 // A tiny trained run for the embed / search / anomaly / compress / serve tests: one epoch on
 // 500 images (about a second). Real Fashion-MNIST when installed, else a small synthetic set in
 // the same format.
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { trainImageAutoencoder } from '../../src/apps/train-images.js';
 import { writeIdx } from '../../src/data/idx.js';
 import { Rng } from '../../src/util/random.js';
+import { tempDir } from './tmp.js';
 
-export const tmp = (prefix = 'latentkit-emb-') => mkdtempSync(join(tmpdir(), prefix));
+export const tmp = (prefix = 'latentkit-emb-') => tempDir(prefix);
 
 let cachedData: string | undefined;
 
