@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { classificationMetrics, formatProbe, regressionMetrics, rocAuc, runProbe } from '../src/apps/probe.js';
+import { classificationMetrics, formatProbe, regressionMetrics, runProbe } from '../src/apps/probe.js';
+import { auroc as rocAuc } from '../src/util/metrics.js';
 import { Rng } from '../src/util/random.js';
 import { tempDir } from './helpers/tmp.js';
 

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Autoencoder } from '../models/conv-autoencoder.js';
+import type { Module } from '../nn/module.js';
 import { buildModel, getPreset, type ModelConfig } from '../models/index.js';
 import { ForwardGraph, ParamStore } from '../runtime/compile.js';
 import { readCheckpoint } from '../train/checkpoint.js';
@@ -15,15 +16,30 @@ export interface LoadedRun {
   config: Record<string, unknown>;
 }
 
-export function loadRun(dir: string, checkpoint: 'best' | 'last' = 'best'): LoadedRun {
-  const cfgPath = join(dir, 'config.json');
-  if (!existsSync(cfgPath)) throw new Error(`${dir}: not a latentkit run (no config.json); pass the folder that train wrote, e.g. logs/trial_0_autoencoder`);
-  const config = JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
+export interface RunFiles {
+  config: Record<string, unknown>;
+  modelConfig: ModelConfig;
+  model: Module;
+}
+
+/**
+ * The model a run folder holds: rebuilt from config.json, with the best (or last) checkpoint's
+ * weights. `writtenBy` names the command that makes such folders, for the error message.
+ */
+export function readRunModel(dir: string, checkpoint: 'best' | 'last', writtenBy: string, extraFiles: string[] = []): RunFiles {
+  const needed = ['config.json', ...extraFiles];
+  if (needed.some((f) => !existsSync(join(dir, f))))
+    throw new Error(`${dir}: not a latentkit run (needs ${needed.join(' and ')}); pass the folder that ${writtenBy} wrote, e.g. logs/trial_0_autoencoder`);
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
   const modelConfig = config.model as ModelConfig;
   const model = buildModel(modelConfig);
-  const ck = join(dir, 'checkpoints', `${checkpoint}.safetensors`);
-  model.loadStateDict(readCheckpoint(ck).weights);
-  return { dir, model, modelConfig, inputShape: getPreset(modelConfig.preset).inputShape, config };
+  model.loadStateDict(readCheckpoint(join(dir, 'checkpoints', `${checkpoint}.safetensors`)).weights);
+  return { config, modelConfig, model };
+}
+
+export function loadRun(dir: string, checkpoint: 'best' | 'last' = 'best'): LoadedRun {
+  const { config, modelConfig, model } = readRunModel(dir, checkpoint, 'train');
+  return { dir, model: model as Autoencoder, modelConfig, inputShape: getPreset(modelConfig.preset).inputShape, config };
 }
 
 /** Codes and reconstructions for many samples, batch by batch. */

@@ -7,6 +7,9 @@ import type { ImageSet } from '../data/dataset.js';
 import { dataSource, loadFashionMnist, type Split } from '../data/fashion-mnist.js';
 import { loadRun, type LoadedRun } from './autoencoder-run.js';
 import { AutoencoderRunner } from './inference.js';
+import { exactKnn } from './knn.js';
+
+export { exactKnn };
 
 /** Codes of n samples, one row each. */
 export interface Embeddings {
@@ -191,31 +194,6 @@ export class AnnIndex {
   }
 }
 
-/** Exact k nearest rows by brute force (Euclidean), nearest first; ties by row. */
-export function exactKnn(vectors: Float32Array, n: number, dim: number, query: ArrayLike<number>, k: number, exclude?: number): Neighbor[] {
-  const kk = Math.min(k, n - (exclude !== undefined && exclude < n ? 1 : 0));
-  if (kk <= 0) return [];
-  const bestD = new Float64Array(kk).fill(Infinity);
-  const bestR = new Int32Array(kk).fill(-1);
-  for (let i = 0; i < n; i++) {
-    if (i === exclude) continue;
-    let d = 0;
-    for (let j = 0, o = i * dim; j < dim; j++) {
-      const t = vectors[o + j]! - query[j]!;
-      d += t * t;
-    }
-    if (d >= bestD[kk - 1]!) continue;
-    let p = kk - 1;
-    while (p > 0 && bestD[p - 1]! > d) {
-      bestD[p] = bestD[p - 1]!;
-      bestR[p] = bestR[p - 1]!;
-      p--;
-    }
-    bestD[p] = d;
-    bestR[p] = i;
-  }
-  return Array.from(bestR, (row, i) => ({ row, distance: Math.sqrt(bestD[i]!) }));
-}
 
 // ---------------------------------------------------------------------------------------------
 // The embed command as a function.

@@ -6,6 +6,52 @@ import { Graph } from '../graph/ir.js';
 import { Tensor } from '../graph/tensor.js';
 import { emitModel } from '../onnx/emit.js';
 import { createSession, floatTensor } from '../runtime/ort.js';
+import type { Neighbor } from './embed.js';
+
+/** The k smallest (distance, row) pairs seen so far, by insertion into a sorted array. */
+class TopK {
+  readonly distances: Float64Array;
+  readonly rows: Int32Array;
+  constructor(readonly k: number) {
+    this.distances = new Float64Array(k);
+    this.rows = new Int32Array(k);
+    this.reset();
+  }
+  reset(): void {
+    this.distances.fill(Infinity);
+    this.rows.fill(-1);
+  }
+  /** Ties keep the earlier row first. */
+  push(d: number, row: number): void {
+    const { distances: bd, rows: br, k } = this;
+    if (d >= bd[k - 1]!) return;
+    let p = k - 1;
+    while (p > 0 && bd[p - 1]! > d) {
+      bd[p] = bd[p - 1]!;
+      br[p] = br[p - 1]!;
+      p--;
+    }
+    bd[p] = d;
+    br[p] = row;
+  }
+}
+
+/** Exact k nearest rows of one query by brute force (Euclidean), nearest first; ties by row. */
+export function exactKnn(vectors: Float32Array, n: number, dim: number, query: ArrayLike<number>, k: number, exclude?: number): Neighbor[] {
+  const kk = Math.min(k, n - (exclude !== undefined && exclude < n ? 1 : 0));
+  if (kk <= 0) return [];
+  const top = new TopK(kk);
+  for (let i = 0; i < n; i++) {
+    if (i === exclude) continue;
+    let d = 0;
+    for (let j = 0, o = i * dim; j < dim; j++) {
+      const t = vectors[o + j]! - query[j]!;
+      d += t * t;
+    }
+    top.push(d, i);
+  }
+  return Array.from(top.rows, (row, i) => ({ row, distance: Math.sqrt(top.distances[i]!) }));
+}
 
 export interface KnnResult {
   k: number;
@@ -47,8 +93,7 @@ export async function exactKnnBatch(database: Float32Array, n: number, queries: 
 
   const rows = new Int32Array(q * kk);
   const distances = new Float32Array(q * kk);
-  const bestD = new Float64Array(kk);
-  const bestR = new Int32Array(kk);
+  const top = new TopK(kk);
   try {
     for (let s = 0; s < q; s += block) {
       const b = Math.min(block, q - s);
@@ -58,25 +103,13 @@ export async function exactKnnBatch(database: Float32Array, n: number, queries: 
         const qi = s + r;
         let qq = 0;
         for (let j = 0; j < dim; j++) qq += chunk[r * dim + j]! ** 2;
-        bestD.fill(Infinity);
-        bestR.fill(-1);
+        top.reset();
         const line = out.subarray(r * n, (r + 1) * n);
-        for (let i = 0; i < n; i++) {
-          const d = line[i]!;
-          if (d >= bestD[kk - 1]! || (opts.excludeSelf && i === qi)) continue;
-          let p = kk - 1;
-          while (p > 0 && bestD[p - 1]! > d) {
-            bestD[p] = bestD[p - 1]!;
-            bestR[p] = bestR[p - 1]!;
-            p--;
-          }
-          bestD[p] = d;
-          bestR[p] = i;
-        }
+        for (let i = 0; i < n; i++) if (!(opts.excludeSelf && i === qi)) top.push(line[i]!, i);
         for (let j = 0; j < kk; j++) {
-          rows[qi * kk + j] = bestR[j]!;
+          rows[qi * kk + j] = top.rows[j]!;
           // Rounding can leave a tiny negative square for identical vectors.
-          distances[qi * kk + j] = Math.sqrt(Math.max(0, bestD[j]! + qq));
+          distances[qi * kk + j] = Math.sqrt(Math.max(0, top.distances[j]! + qq));
         }
       }
     }

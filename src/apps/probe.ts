@@ -23,6 +23,7 @@ import { ForwardGraph, ParamStore, TrainingStep, type InputSpec, type StepFn } f
 import { Rng } from '../util/random.js';
 import { pca, pcaTransform } from './pca.js';
 import { encodeRows, loadTabular, type TabularSource } from './tabular.js';
+import { auroc } from '../util/metrics.js';
 
 export type FeatureSet = 'raw' | 'bottleneck' | 'dae';
 export type HeadKind = 'logreg' | 'mlp';
@@ -86,22 +87,6 @@ export interface ProbeResult {
 
 // ---------------- metrics ----------------
 
-/** ROC AUC of scores for the positive class (ties count one half): the Mann-Whitney statistic. */
-export function rocAuc(scores: ArrayLike<number>, positive: ArrayLike<boolean | number>): number {
-  const n = scores.length;
-  const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
-  let rankSumPos = 0, nPos = 0;
-  for (let i = 0; i < n; ) {
-    let j = i;
-    while (j + 1 < n && scores[idx[j + 1]!] === scores[idx[i]!]) j++;
-    const rank = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) if (positive[idx[k]!]) { rankSumPos += rank; nPos++; }
-    i = j + 1;
-  }
-  const nNeg = n - nPos;
-  if (!nPos || !nNeg) return NaN;
-  return (rankSumPos - (nPos * (nPos + 1)) / 2) / (nPos * nNeg);
-}
 
 /** Accuracy, ROC AUC (binary, or macro one-vs-rest) and log loss from class probabilities. */
 export function classificationMetrics(probs: Float32Array, y: ArrayLike<number>, classes: number): Record<string, number> {
@@ -114,11 +99,11 @@ export function classificationMetrics(probs: Float32Array, y: ArrayLike<number>,
     ll -= Math.log(Math.max(probs[i * classes + y[i]!]!, 1e-15));
   }
   let auc: number;
-  if (classes === 2) auc = rocAuc(Array.from({ length: n }, (_, i) => probs[i * 2 + 1]!), Array.from(y, (v) => v === 1));
+  if (classes === 2) auc = auroc(Array.from({ length: n }, (_, i) => probs[i * 2 + 1]!), Array.from(y, (v) => v === 1));
   else {
     const aucs: number[] = [];
     for (let c = 0; c < classes; c++) {
-      const a = rocAuc(Array.from({ length: n }, (_, i) => probs[i * classes + c]!), Array.from(y, (v) => v === c));
+      const a = auroc(Array.from({ length: n }, (_, i) => probs[i * classes + c]!), Array.from(y, (v) => v === c));
       if (!Number.isNaN(a)) aucs.push(a);
     }
     auc = aucs.reduce((a, b) => a + b, 0) / Math.max(aucs.length, 1);

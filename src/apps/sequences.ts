@@ -1,6 +1,5 @@
 // LSTM sequence autoencoders end to end: train on Moving Fashion-MNIST or a CSV time series,
 // reload a run, predict, score windows for anomalies and draw sequence strips.
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../data/atomic.js';
 import { dataSource, loadFashionMnist } from '../data/fashion-mnist.js';
@@ -12,11 +11,11 @@ import { LSTMAutoencoder, sequenceStep } from '../models/sequence.js';
 import { manualSeed } from '../nn/init.js';
 import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizer.js';
 import { ForwardGraph, ParamStore } from '../runtime/compile.js';
-import { readCheckpoint } from '../train/checkpoint.js';
 import { Trainer, type FeedInfo, type TrainResult } from '../train/trainer.js';
 import { parseSchedule } from '../train/schedule.js';
 import { imageGridPng, savePng } from '../viz/png.js';
 import { lossCurves, trialDir } from './train-images.js';
+import { readRunModel } from './autoencoder-run.js';
 
 /** What a sequence run was trained on (saved as config.json `data`). */
 export type SeqDataConfig =
@@ -186,13 +185,8 @@ export interface SeqRun {
 
 /** Rebuild a sequence run's model from config.json and load its checkpoint. */
 export function loadSeqRun(dir: string, checkpoint: 'best' | 'last' = 'best'): SeqRun {
-  const cfgPath = join(dir, 'config.json');
-  if (!existsSync(cfgPath)) throw new Error(`${dir}: not a latentkit run (no config.json); pass the folder that train-seq wrote`);
-  const config = JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
-  const modelConfig = config.model as ModelConfig;
-  const model = buildModel(modelConfig);
+  const { config, modelConfig, model } = readRunModel(dir, checkpoint, 'train-seq');
   if (!(model instanceof LSTMAutoencoder)) throw new Error(`${dir}: preset ${modelConfig.preset} is not a sequence model (lstm-rows, lstm-composite-moving, lstm-timeseries)`);
-  model.loadStateDict(readCheckpoint(join(dir, 'checkpoints', `${checkpoint}.safetensors`)).weights);
   const data = (config.data as SeqDataConfig | undefined) ?? { kind: 'rows', dataDir: undefined };
   return { dir, model, modelConfig, data, config };
 }

@@ -3,7 +3,7 @@
 // Trainer (checkpoints, metrics, resume), and report per-column reconstruction errors.
 // A run folder holds what is needed to use the model on new rows: config.json (model config),
 // schema.json, preprocessor.json and checkpoints/{best,last}.safetensors.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../data/atomic.js';
 import { arrayDataset } from '../data/dataset.js';
@@ -23,9 +23,9 @@ import { manualSeed } from '../nn/init.js';
 import type { Module } from '../nn/module.js';
 import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizer.js';
 import { ForwardGraph, ParamStore, type InputSpec, type StepFn } from '../runtime/compile.js';
-import { readCheckpoint } from '../train/checkpoint.js';
 import { Trainer, type TrainResult } from '../train/trainer.js';
 import { trialDir } from './train-images.js';
+import { readRunModel } from './autoencoder-run.js';
 
 export interface TabularSource {
   path: string;
@@ -236,14 +236,8 @@ export interface TabularRun {
 
 /** A run written by trainTabular: the model with its best (or last) weights and its preprocessor. */
 export function loadTabularRun(dir: string, checkpoint: 'best' | 'last' = 'best'): TabularRun {
-  const cfgPath = join(dir, 'config.json');
-  const prepPath = join(dir, 'preprocessor.json');
-  if (!existsSync(cfgPath) || !existsSync(prepPath)) throw new Error(`${dir}: not a tabular run (needs config.json and preprocessor.json, as train-tabular writes)`);
-  const config = JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
-  const modelConfig = config.model as ModelConfig;
-  const model = buildModel(modelConfig);
-  model.loadStateDict(readCheckpoint(join(dir, 'checkpoints', `${checkpoint}.safetensors`)).weights);
-  return { dir, model, prep: TabularPreprocessor.load(prepPath), modelConfig, config };
+  const { config, modelConfig, model } = readRunModel(dir, checkpoint, 'train-tabular', ['preprocessor.json']);
+  return { dir, model: model as Autoencoder, prep: TabularPreprocessor.load(join(dir, 'preprocessor.json')), modelConfig, config };
 }
 
 /** Per-column reconstruction errors of a trained run on (all rows of) a table. */

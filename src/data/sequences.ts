@@ -6,6 +6,7 @@ import { parse } from 'csv-parse/sync';
 import { Rng } from '../util/random.js';
 import { arrayDataset, type ImageSet, type TensorDataset } from './dataset.js';
 import { epochSeed } from './loader.js';
+export { auroc } from '../util/metrics.js';
 
 // ---------------- Moving Fashion-MNIST ----------------
 
@@ -371,20 +372,4 @@ export function windowLabels(rowLabels: ArrayLike<number>, starts: number[], win
     for (let r = s; r < s + window; r++) if (rowLabels[r]) return 1;
     return 0;
   });
-}
-
-/** Area under the ROC curve (Mann–Whitney U, ties counted half). */
-export function auroc(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
-  const idx = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
-  let pos = 0, neg = 0, rankSum = 0;
-  for (let i = 0; i < idx.length; ) {
-    let j = i;
-    while (j + 1 < idx.length && scores[idx[j + 1]!] === scores[idx[i]!]) j++;
-    const avg = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) if (labels[idx[k]!]) rankSum += avg;
-    i = j + 1;
-  }
-  for (let i = 0; i < labels.length; i++) (labels[i] ? pos++ : neg++);
-  if (!pos || !neg) return NaN;
-  return (rankSum - (pos * (pos + 1)) / 2) / (pos * neg);
 }
