@@ -1,19 +1,22 @@
 // Per-op profile of one model's training step (onnxruntime's profiler), aggregated by op
 // type and by the module that emitted the node. Usage:
-//   node --import tsx bench/profile.ts [seed-cnn|cnn] [batch] [steps]
+//   node --import tsx bench/profile.ts [conv|mlp|lstm|seed-cnn|cnn] [batch] [steps]
+// conv, mlp and lstm are the benchmark's workloads (bench/workloads.ts); other names are presets.
 import { readFileSync, rmSync } from 'node:fs';
 import { mseLoss } from '../src/losses/index.js';
 import { buildModel } from '../src/models/presets.js';
 import { Adam } from '../src/optim/optimizer.js';
 import { TrainingStep } from '../src/runtime/compile.js';
 import { Rng } from '../src/util/random.js';
+import { SPECS, type Spec } from './workloads.js';
 
 const [preset = 'seed-cnn', batchArg = '32', stepsArg = '50'] = process.argv.slice(2);
 const B = Number(batchArg), steps = Number(stepsArg);
-const model = buildModel({ preset });
+const spec: Spec = SPECS[preset] ?? { model: () => buildModel({ preset }), shape: [1, 28, 28], lr: 1e-3, step: (m, [x]) => ({ loss: mseLoss(m.call(x!), x!) }) };
+const model = spec.model();
 const prefix = `/tmp/latentkit-profile-${process.pid}`;
-const step = await TrainingStep.create(model, [{ name: 'x', shape: [1, 28, 28] }], (m, [x]) => ({ loss: mseLoss(m.call(x!), x!) }), {
-  optimizer: new Adam({ lr: 1e-3 }),
+const step = await TrainingStep.create(model, [{ name: 'x', shape: spec.shape }], spec.step, {
+  optimizer: new Adam({ lr: spec.lr }),
   profilePrefix: prefix,
 });
 const x = new Rng(1).fillUniform(new Float32Array(B * 784));

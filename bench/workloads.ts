@@ -9,7 +9,7 @@ import { ForwardGraph, ParamStore, type StepFn } from '../src/runtime/compile.js
 import { createTrainingStep } from '../src/runtime/parallel.js';
 import { Rng } from '../src/util/random.js';
 
-interface Spec {
+export interface Spec {
   model: () => Module;
   shape: number[];
   lr: number;
@@ -17,7 +17,7 @@ interface Spec {
 }
 
 const recon: StepFn = (m, [x]) => ({ loss: mseLoss(m.call(x!), x!) });
-const SPECS: Record<string, Spec> = {
+export const SPECS: Record<string, Spec> = {
   conv: { model: () => new ConvAutoencoder(), shape: [1, 28, 28], lr: 0.02, step: recon },
   mlp: { model: () => new MLPAutoencoder([784, 512, 256, 32]), shape: [784], lr: 1e-3, step: recon },
   lstm: {
