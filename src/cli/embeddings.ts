@@ -11,11 +11,10 @@ import { FASHION_MNIST_CLASSES } from '../data/fashion-mnist.js';
 import { writeIdx } from '../data/idx.js';
 import { serve } from '../serve/server.js';
 import { imageGridPng, savePng } from '../viz/png.js';
-import { floatArg, intArg } from './args.js';
+import { checkpointOption, dataDirOption, floatArg, intArg, positiveInt } from './args.js';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 const splitOption = () => new Option('--split <SPLIT>', 'Fashion-MNIST split').choices(['test', 'train']).default('test');
-const checkpointOption = () => new Option('--checkpoint <NAME>', 'checkpoint to load').choices(['best', 'last']).default('best');
 const className = (l: number) => (l >= 0 ? (FASHION_MNIST_CLASSES[l] ?? String(l)) : '-');
 
 function classList(v: string): number[] {
@@ -24,11 +23,6 @@ function classList(v: string): number[] {
   return xs;
 }
 
-function positiveInt(v: string): number {
-  const n = intArg(v);
-  if (n < 1) throw new Error(`expected a positive integer, got "${v}"`);
-  return n;
-}
 
 function neighborTable(ns: NeighborRow[]): string {
   const lines = ['rank      id  label  class         distance'];
@@ -44,7 +38,7 @@ export function registerEmbeddings(program: Command): void {
     .option('-o, --output <PATH>', 'Parquet file to write (default RUN/embeddings/SPLIT.parquet); the index goes to the same name with .hnsw')
     .addOption(splitOption())
     .option('--limit <N>', 'embed the first N images of the split', intArg)
-    .option('--data-dir <DIR>', 'Fashion-MNIST folder')
+    .addOption(dataDirOption())
     .addOption(checkpointOption())
     .option('--no-index', 'write the Parquet file only')
     .option('--m <N>', 'HNSW graph degree', positiveInt, 16)
@@ -74,7 +68,7 @@ Examples:
     .option('--no-raw', 'leave out the raw-pixel baseline')
     .option('--no-pca', 'leave out the PCA baselines')
     .option('--pca-widths <LIST>', 'PCA baseline widths, e.g. 2,4 (default the runs\' code widths)', (v: string) => v.split(',').map((x) => positiveInt(x.trim())))
-    .option('--data-dir <DIR>', 'Fashion-MNIST folder')
+    .addOption(dataDirOption())
     .option('-o, --output <FILE>', 'also write the table: JSON if FILE ends in .json, else Markdown')
     .option('--json', 'print JSON instead of the table')
     .addOption(checkpointOption())
@@ -163,7 +157,7 @@ Examples:
     .option('--threshold <X>', 'a fixed threshold instead of --fit', floatArg)
     .option('--heatmap <PATH>', 'PNG of the most anomalous samples: image, reconstruction, per-pixel squared error')
     .option('--top <N>', 'samples in the heat map', positiveInt, 10)
-    .option('--data-dir <DIR>', 'Fashion-MNIST folder')
+    .addOption(dataDirOption())
     .option('--json <PATH>', 'also write the summary as JSON')
     .addOption(checkpointOption())
     .addHelpText('after', `
@@ -195,7 +189,7 @@ Examples:
     .addOption(new Option('--dtype <T>', 'code precision').choices([...CODE_DTYPES]).default('float32'))
     .addOption(splitOption())
     .option('--limit <N>', 'compress the first N images of the split', intArg)
-    .option('--data-dir <DIR>', 'Fashion-MNIST folder')
+    .addOption(dataDirOption())
     .addOption(checkpointOption())
     .addHelpText('after', `
 The ratio compares with 8-bit pixels (the IDX files). int8 stores each code number in one byte
@@ -222,7 +216,7 @@ Examples:
     .option('--count <N>', 'images in the PNG grid', positiveInt, 100)
     .option('--scale <N>', 'PNG pixel scale', positiveInt, 1)
     .option('--compare', 'also load the original images and print PSNR/SSIM')
-    .option('--data-dir <DIR>', 'Fashion-MNIST folder (with --compare)')
+    .addOption(dataDirOption('Fashion-MNIST folder (with --compare)'))
     .addHelpText('after', `
 Examples:
   latentkit decompress test.lkc -o recon.png --count 64 --scale 2

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { startPlaygroundServer } from '../apps/playground-server.js';
 import { writeWebBundle } from '../apps/web-bundle.js';
-import { intArg } from './args.js';
+import { checkpointOption, dataDirOption, intArg } from './args.js';
 
 export function registerPlayground(program: Command): void {
   program
@@ -16,8 +16,8 @@ export function registerPlayground(program: Command): void {
     .option('-o, --output <DIR>', 'folder to write', 'web/public/model')
     .option('--neighbours <N>', 'test images in the nearest-neighbour set', intArg, 500)
     .option('--train-samples <N>', 'training images for in-browser training', intArg, 320)
-    .option('--checkpoint <NAME>', 'best or last', 'best')
-    .option('--data-dir <DIR>', 'Fashion-MNIST folder')
+    .addOption(checkpointOption())
+    .addOption(dataDirOption())
     .addHelpText('after', '\nExample:\n  latentkit web-bundle logs/trial_0_autoencoder -o site/model')
     .action(async (dir: string, o) => {
       const r = await writeWebBundle(dir, o.output, { dataDir: o.dataDir, checkpoint: o.checkpoint, neighbours: o.neighbours, trainSamples: o.trainSamples });
@@ -32,8 +32,8 @@ export function registerPlayground(program: Command): void {
     .option('--port <N>', 'port to listen on (0: any free port)', intArg, 8080)
     .option('--host <HOST>', 'address to listen on', '127.0.0.1')
     .option('--web-dir <DIR>', 'built playground (default: web/dist of latentkit; build it with `npm run build:web`)')
-    .option('--checkpoint <NAME>', 'best or last', 'best')
-    .option('--data-dir <DIR>', 'Fashion-MNIST folder')
+    .addOption(checkpointOption())
+    .addOption(dataDirOption())
     .addHelpText('after', '\nExample:\n  latentkit playground logs/trial_0_autoencoder --port 8080   then open http://127.0.0.1:8080/')
     .action(async (dir: string, o) => {
       const modelDir = mkdtempSync(join(tmpdir(), 'latentkit-playground-'));

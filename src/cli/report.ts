@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../data/atomic.js';
 import { buildReport } from '../viz/report.js';
-import { intArg } from './args.js';
+import { checkpointOption, dataDirOption, intArg } from './args.js';
 import { registerPlayground } from './playground.js';
 
 export function registerReport(program: Command): void {
@@ -13,9 +13,9 @@ export function registerReport(program: Command): void {
     .description('one self-contained HTML report: config, metrics, loss curves, reconstructions, latent scatter, anomaly scores (and VAE samples)')
     .option('-o, --output <PATH>', 'HTML file to write', 'report.html')
     .option('--limit <N>', 'test images for the latent scatter and anomaly histogram', intArg, 1000)
-    .option('--checkpoint <NAME>', 'best or last', 'best')
+    .addOption(checkpointOption())
     .option('--title <TEXT>', 'page title')
-    .option('--data-dir <DIR>', 'Fashion-MNIST folder')
+    .addOption(dataDirOption())
     .addHelpText('after', '\nThe file inlines its charts (Chart.js) and images, so it opens offline and can be mailed as is.\n\nExample:\n  latentkit report logs/trial_0_autoencoder -o report.html')
     .action(async (dir: string, o) => {
       if (o.limit < 1) throw new Error('--limit must be at least 1');

@@ -11,7 +11,7 @@ import type { EpochRecord } from '../train/trainer.js';
 import { imageQuality } from '../train/image-metrics.js';
 import { lossCurvesPng } from '../viz/plot.js';
 import { reconstructionFigure, savePng } from '../viz/png.js';
-import { intArg } from './args.js';
+import { checkpointOption, dataDirOption, intArg } from './args.js';
 import { readImageForModel } from '../data/image-file.js';
 
 function history(dir: string): EpochRecord[] {
@@ -28,8 +28,8 @@ export function registerRunCommands(program: Command): void {
     .command('eval')
     .argument('<run>', 'run folder written by train')
     .description('validation MSE, PSNR and SSIM of a run (Fashion-MNIST test split)')
-    .option('--checkpoint <NAME>', 'best or last', 'best')
-    .option('--data-dir <DIR>', 'Fashion-MNIST folder')
+    .addOption(checkpointOption())
+    .addOption(dataDirOption())
     .option('--limit <N>', 'evaluate on the first N test images', intArg)
     .option('-o, --output <PATH>', 'also write the numbers as JSON here')
     .addHelpText('after', '\nExample:\n  latentkit eval logs/trial_0_autoencoder --limit 1000')
@@ -53,7 +53,7 @@ export function registerRunCommands(program: Command): void {
     .option('--image <FILE...>', 'reconstruct your own image files instead of test samples')
     .option('--resize', 'resize --image files to the model input size (otherwise a size mismatch is an error)')
     .option('--scale <N>', 'pixel scale', intArg, 3)
-    .option('--data-dir <DIR>', 'Fashion-MNIST folder')
+    .addOption(dataDirOption())
     .addHelpText('after', '\nExamples:\n  latentkit reconstruct logs/trial_0_autoencoder -o fig.png\n  latentkit reconstruct logs/trial_0_autoencoder --samples 0,5,42 -o picks.png\n  latentkit reconstruct logs/trial_0_autoencoder --image shirt.png --resize -o mine.png')
     .action(async (dir: string, o) => {
       const run = loadRun(dir);

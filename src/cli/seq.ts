@@ -6,34 +6,33 @@ import { writeFileAtomic } from '../data/atomic.js';
 import { dataSource, loadFashionMnist } from '../data/fashion-mnist.js';
 import { auroc, readCsvSeries, windowLabels } from '../data/sequences.js';
 import { reconstructionFigure, savePng } from '../viz/png.js';
-import { floatArg, intArg } from './args.js';
+import { addOptions, dataDirOption, floatArg, intArg, trainingOptions } from './args.js';
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 
 export function registerSeq(program: Command): void {
-  program
-    .command('train-seq')
-    .description('train an LSTM sequence autoencoder: composite model on Moving Fashion-MNIST, or windows of a CSV time series')
-    .option('--preset <NAME>', 'lstm-composite-moving (default) or lstm-timeseries (default with --csv)')
-    .option('--csv <FILE>', 'time series: CSV with a header row (one row per time step)')
-    .option('--columns <LIST>', 'time series: comma-separated columns to use (default: every numeric column)', list)
-    .option('--window <N>', 'time series: window length in rows', intArg, 32)
-    .option('--stride <N>', 'time series: step between windows', intArg, 1)
-    .option('--train-fraction <X>', 'time series: first fraction of rows for training (normalisation is fitted there only)', floatArg, 0.7)
-    .option('--frame-size <N>', 'moving: frame side in pixels (32, or 64 as in the paper)', intArg, 32)
-    .option('--train-size <N>', 'moving: new training sequences per epoch', intArg, 10000)
-    .option('--valid-size <N>', 'moving: validation sequences (fixed)', intArg, 1000)
-    .option('--limit-images <N>', 'moving: use only the first N Fashion-MNIST images of each split', intArg)
-    .option('--data-dir <DIR>', 'folder with the Fashion-MNIST IDX files')
-    .option('--hidden <N>', 'LSTM hidden size (the code is 2 x layers x hidden numbers)', intArg)
-    .option('--layers <N>', 'LSTM layers', intArg)
-    .option('--conditional', 'decoders fed their previous output (teacher forcing in training)')
-    .option('--unconditioned', 'decoders fed zeros')
-    .option('--future-weight <X>', 'moving: weight of the future-prediction loss', floatArg)
-    .option('--epochs <N>', 'epochs (preset default)', intArg)
-    .option('--batch-size <N>', 'batch size (preset default)', intArg)
-    .option('--lr <X>', 'learning rate (preset default)', floatArg)
-    .option('--schedule <SPEC>', 'LR schedule: constant, step:SIZE:GAMMA, cosine[:TMAX], plateau:FACTOR:PATIENCE')
+  addOptions(
+    program
+      .command('train-seq')
+      .description('train an LSTM sequence autoencoder: composite model on Moving Fashion-MNIST, or windows of a CSV time series')
+      .option('--preset <NAME>', 'lstm-composite-moving (default) or lstm-timeseries (default with --csv)')
+      .option('--csv <FILE>', 'time series: CSV with a header row (one row per time step)')
+      .option('--columns <LIST>', 'time series: comma-separated columns to use (default: every numeric column)', list)
+      .option('--window <N>', 'time series: window length in rows', intArg, 32)
+      .option('--stride <N>', 'time series: step between windows', intArg, 1)
+      .option('--train-fraction <X>', 'time series: first fraction of rows for training (normalisation is fitted there only)', floatArg, 0.7)
+      .option('--frame-size <N>', 'moving: frame side in pixels (32, or 64 as in the paper)', intArg, 32)
+      .option('--train-size <N>', 'moving: new training sequences per epoch', intArg, 10000)
+      .option('--valid-size <N>', 'moving: validation sequences (fixed)', intArg, 1000)
+      .option('--limit-images <N>', 'moving: use only the first N Fashion-MNIST images of each split', intArg)
+      .addOption(dataDirOption())
+      .option('--hidden <N>', 'LSTM hidden size (the code is 2 x layers x hidden numbers)', intArg)
+      .option('--layers <N>', 'LSTM layers', intArg)
+      .option('--conditional', 'decoders fed their previous output (teacher forcing in training)')
+      .option('--unconditioned', 'decoders fed zeros')
+      .option('--future-weight <X>', 'moving: weight of the future-prediction loss', floatArg),
+    trainingOptions(),
+  )
     .option('--steps <N>', 'stop after N optimizer steps', intArg)
     .option('--seed <N>', 'seed for initialisation, data and shuffling', intArg, 0)
     .option('--out <DIR>', 'run folder (default logs/trial_{N}_autoencoder)')
@@ -72,7 +71,7 @@ Examples:
     .option('--first <N>', 'first validation sequence / window / test image', intArg, 0)
     .option('--csv <FILE>', 'time-series runs: windows of this file (default: the training CSV)')
     .option('--scale <N>', 'pixel scale', intArg, 2)
-    .option('--data-dir <DIR>', 'Fashion-MNIST folder')
+    .addOption(dataDirOption())
     .addHelpText('after', `
 Rows per sequence: input frames; reconstruction; true future; predicted future.
 Examples:

@@ -6,7 +6,7 @@ import { encodeRows, loadTabular, loadTabularRun, tabularRunErrors, trainTabular
 import { writeFileAtomic } from '../data/atomic.js';
 import { parseNoise } from '../data/noise.js';
 import { formatColumnErrors, formatSchema, readTable, type CsvOptions } from '../data/tabular/index.js';
-import { floatArg, intArg } from './args.js';
+import { batchSizeOption, checkpointOption, epochsOption, floatArg, intArg, lrOption } from './args.js';
 
 function listArg(v: string): string[] {
   return v.split(',').map((s) => s.trim()).filter(Boolean);
@@ -104,9 +104,9 @@ Examples:
       .option('--batch-norm', 'BatchNorm1d in every hidden layer')
       .option('--noise <SPEC>', 'DAE corruption: swap:0.15, gaussian:0.1[:LO:HI], masking:0.2, salt-pepper:0.05, joined by +', noiseArg)
       .option('--numeric <T>', 'numeric transform: standard or rankgauss (default standard)', choice(['standard', 'rankgauss', 'none'] as const))
-      .option('--epochs <N>', 'epochs (preset default)', intArg)
-      .option('--batch-size <N>', 'batch size (preset default)', intArg)
-      .option('--lr <X>', 'learning rate (preset default)', floatArg)
+      .addOption(epochsOption())
+      .addOption(batchSizeOption())
+      .addOption(lrOption())
       .option('--valid-fraction <F>', 'share of rows held out for validation and the per-column report', floatArg, 0.2)
       .option('--seed <N>', 'seed for the split, initialisation, shuffling and noise', intArg, 0)
       .option('--out <DIR>', 'run folder (default logs/trial_{N}_autoencoder)')
@@ -146,7 +146,7 @@ Examples:
       .argument('<run>', 'run folder written by train-tabular')
       .argument('<data>', 'CSV or Parquet file with the same columns')
       .description('per-column reconstruction error of a tabular run on a table')
-      .option('--checkpoint <NAME>', 'best or last', 'best')
+      .addOption(checkpointOption())
       .option('-o, --output <PATH>', 'also write the errors as JSON'),
   )
     .addHelpText('after', '\nExample:\n  latentkit column-errors runs/dae new-rows.csv -o errors.json')
@@ -165,7 +165,7 @@ Examples:
       .argument('<data>', 'CSV or Parquet file with the same columns')
       .description('codes, stacked DAE features or reconstructions of every row, as CSV')
       .option('--what <KIND>', 'code, features (all hidden layers, concatenated) or recon', choice(['code', 'features', 'recon'] as const), 'code')
-      .option('--checkpoint <NAME>', 'best or last', 'best')
+      .addOption(checkpointOption())
       .requiredOption('-o, --output <PATH>', 'CSV file to write'),
   )
     .addHelpText('after', '\nExamples:\n  latentkit encode-tabular runs/dae data.csv -o codes.csv\n  latentkit encode-tabular runs/dae data.csv --what features -o deep-stack.csv')

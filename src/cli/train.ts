@@ -2,21 +2,20 @@
 import type { Command } from 'commander';
 import { trainImageAutoencoder } from '../apps/train-images.js';
 import { presetNames } from '../models/index.js';
-import { floatArg, intArg } from './args.js';
+import { addOptions, dataDirOption, intArg, trainingOptions } from './args.js';
 
 export function registerTrain(program: Command): void {
-  program
-    .command('train')
-    .description('train an autoencoder on Fashion-MNIST (or a dataset in MNIST format via --data-dir)')
-    .option('--preset <NAME>', `model preset: ${presetNames().join(', ')}`, 'seed-cnn')
-    .option('--config <FILE>', 'JSON model config, e.g. {"preset": "seed-cnn", "bottleneck": 10, "lr": 0.01}')
-    .option('--bottleneck <K>', 'number of code channels (the chapter suggests trying 10 instead of 4)', intArg)
-    .option('--data-dir <DIR>', 'folder with the Fashion-MNIST IDX files (else LATENTKIT_DATA, /usr/share/datasets/fashion-mnist, cache)')
-    .option('--images <DIR>', 'train on your own PNG/JPEG images (class subfolders optional); 10% held out for validation')
-    .option('--epochs <N>', 'epochs (preset default)', intArg)
-    .option('--batch-size <N>', 'batch size (preset default)', intArg)
-    .option('--lr <X>', 'learning rate (preset default)', floatArg)
-    .option('--schedule <SPEC>', 'LR schedule: constant, step:SIZE:GAMMA, cosine[:TMAX], plateau:FACTOR:PATIENCE')
+  addOptions(
+    program
+      .command('train')
+      .description('train an autoencoder on Fashion-MNIST (or a dataset in MNIST format via --data-dir)')
+      .option('--preset <NAME>', `model preset: ${presetNames().join(', ')}`, 'seed-cnn')
+      .option('--config <FILE>', 'JSON model config, e.g. {"preset": "seed-cnn", "bottleneck": 10, "lr": 0.01}')
+      .option('--bottleneck <K>', 'number of code channels (the chapter suggests trying 10 instead of 4)', intArg)
+      .addOption(dataDirOption())
+      .option('--images <DIR>', 'train on your own PNG/JPEG images (class subfolders optional); 10% held out for validation'),
+    trainingOptions(),
+  )
     .option('--seed <N>', 'seed for initialisation, shuffling and noise', intArg, 0)
     .option('--out <DIR>', 'run folder (default logs/trial_{N}_autoencoder)')
     .option('--init <FILE>', 'initial weights from a safetensors file (PyTorch state_dict names)')

@@ -5,9 +5,8 @@ import { encodeImages, generateSamples, interpolateImages, latentManifold, laten
 import { writeFileAtomic } from '../data/atomic.js';
 import { dataSource, loadFashionMnist } from '../data/fashion-mnist.js';
 import { savePng } from '../viz/png.js';
-import { floatArg, intArg } from './args.js';
+import { checkpointOption, dataDirOption, floatArg, intArg } from './args.js';
 
-const checkpointOpt = ['--checkpoint <NAME>', 'best or last', 'best'] as const;
 
 export function registerVae(program: Command): void {
   program
@@ -20,7 +19,7 @@ export function registerVae(program: Command): void {
     .option('--std <X>', 'standard deviation of the samples ("temperature"; 1 = the prior)', floatArg, 1)
     .option('--cols <N>', 'images per row (default: a square grid)', intArg)
     .option('--scale <N>', 'pixel scale', intArg, 2)
-    .option(...checkpointOpt)
+    .addOption(checkpointOption())
     .addHelpText('after', '\nExamples:\n  latentkit generate logs/trial_3_autoencoder -o grid.png\n  latentkit generate runs/vae16 --n 100 --seed 7 -o samples.png')
     .action(async (dir: string, o) => {
       const run = loadVaeRun(dir, o.checkpoint);
@@ -39,8 +38,8 @@ export function registerVae(program: Command): void {
     .requiredOption('--to <J>', 'test-set index of the last image', intArg)
     .option('--steps <N>', 'decoded points, both codes included', intArg, 10)
     .option('--scale <N>', 'pixel scale', intArg, 2)
-    .option('--data-dir <DIR>', 'Fashion-MNIST folder')
-    .option(...checkpointOpt)
+    .addOption(dataDirOption())
+    .addOption(checkpointOption())
     .addHelpText('after', '\nThe strip shows image I, the decoded points from code(I) to code(J), then image J.\n\nExample:\n  latentkit interpolate logs/trial_3_autoencoder --from 0 --to 1 --steps 10 -o strip.png')
     .action(async (dir: string, o) => {
       const run = loadVaeRun(dir, o.checkpoint);
@@ -58,7 +57,7 @@ export function registerVae(program: Command): void {
     .option('-o, --output <PATH>', 'PNG to write', 'manifold.png')
     .option('--size <N>', 'grid side (size x size images)', intArg, 20)
     .option('--scale <N>', 'pixel scale', intArg, 1)
-    .option(...checkpointOpt)
+    .addOption(checkpointOption())
     .addHelpText('after', '\nCodes are the standard normal quantiles of 0.05 ... 0.95: z1 left to right, z2 bottom to top.\n\nExamples:\n  latentkit train --preset vae-mlp --bottleneck 2 --out runs/vae2\n  latentkit manifold runs/vae2 -o manifold.png --size 20')
     .action(async (dir: string, o) => {
       const run = loadVaeRun(dir, o.checkpoint);
@@ -73,8 +72,8 @@ export function registerVae(program: Command): void {
     .description('scatter plot of test-set codes coloured by label (PCA to 2-D when the latent is wider); SVG or PNG by the extension of -o')
     .option('-o, --output <PATH>', 'file to write (.svg or .png)', 'latent.svg')
     .option('--limit <N>', 'plot the first N test images', intArg, 5000)
-    .option('--data-dir <DIR>', 'Fashion-MNIST folder')
-    .option(...checkpointOpt)
+    .addOption(dataDirOption())
+    .addOption(checkpointOption())
     .addHelpText('after', '\nExamples:\n  latentkit latent-plot runs/vae2 -o latent.svg\n  latentkit latent-plot runs/vae16 --limit 10000 -o latent.png')
     .action(async (dir: string, o) => {
       const run = loadVaeRun(dir, o.checkpoint);
