@@ -100,7 +100,7 @@ export class DataParallelStep {
     const ps = trained.map(([n, p]) => new Tensor(og, og.input(n, 'float32', p.shape)));
     // Each thread's gradient comes in as its own input and is averaged in the graph (weighted by
     // the thread's share of the rows): on parameter-heavy models a JS loop over every gradient
-    // took ~40% of the step (MLP 784-512-256-32, 2 workers: 4,557 -> 6,408 img/s in the graph).
+    // took ~40% of the step (MLP 784-512-256-32, 2 workers: ~4,470 -> ~5,810 img/s in the graph).
     const count = Math.max(1, Math.min(typeof opts.workers === 'number' ? opts.workers : cpus().length, 8));
     const shareWeights = Array.from({ length: count }, (_, t) => new Tensor(og, og.input(`share_w${t}`, 'float32', [])));
     let gs = trained.map(([n, p]) =>
