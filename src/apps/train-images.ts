@@ -127,7 +127,7 @@ export async function trainImageAutoencoder(o: ImageTrainOptions): Promise<Image
     seed,
     callbacks: o.callbacks,
     session: { intraOpThreads: o.threads ?? 1 },
-    workers: o.workers,
+    workers: o.workers ?? d.workers ?? 1,
     config: { model: modelConfig, ...hp, dataset: o.images ? `images:${o.images}` : 'fashion-mnist', limitTrain: o.limitTrain, limitValid: o.limitValid, init: o.init },
     log,
   });
