@@ -29,6 +29,9 @@ test('train on a few hundred images: loss falls, files appear, figure has the ri
   const history = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(history.length, 3);
   assert.ok(history[2].train.loss < history[0].train.loss, `train loss did not fall: ${history.map((h: any) => h.train.loss)}`);
+  // The chapter's preset trains on one thread unless told otherwise, and the run says so.
+  assert.equal(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).workers, 1);
+  assert.match(r.err, /3 epochs, 1 thread ->/);
   const metrics = JSON.parse(readFileSync(join(out, '_metrics.json'), 'utf8'));
   assert.equal(metrics.best.valid.loss, Math.min(...history.map((h: any) => h.valid.loss)));
   assert.equal(metrics.last.epoch, 3);
@@ -62,6 +65,16 @@ test('train on a few hundred images: loss falls, files appear, figure has the ri
   const plot = cli(['plot', out, '-o', join(out, 'curves.png')]);
   assert.equal(plot.code, 0, plot.err);
   assert.ok(PNG.sync.read(readFileSync(join(out, 'curves.png'))).width > 100);
+});
+
+test('the cnn preset trains data-parallel by default; --workers overrides it', () => {
+  for (const [extra, want] of [[[], 'auto'], [['--workers', '1'], 1]] as const) {
+    const out = join(tmp(), 'run');
+    const r = cli(['train', '--preset', 'cnn', '--data-dir', DATA, '--limit-train', '128', '--limit-valid', '64', '--epochs', '1', '--out', out, '--no-progress', ...extra]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).workers, want);
+    assert.match(r.err, want === 'auto' ? /auto data-parallel workers/ : /1 thread/);
+  }
 });
 
 test('SIGKILL during an epoch, then --resume: final metrics equal an uninterrupted run', async () => {

@@ -92,6 +92,7 @@ export async function trainImageAutoencoder(o: ImageTrainOptions): Promise<Image
     optimizer: d.optimizer,
     schedule: o.schedule ?? d.schedule ?? 'constant',
   };
+  const workers = o.workers ?? d.workers ?? 1;
   const seed = o.seed ?? 0;
   manualSeed(seed);
   const model = buildModel(modelConfig);
@@ -107,7 +108,7 @@ export async function trainImageAutoencoder(o: ImageTrainOptions): Promise<Image
   if (trainSet.shape.join(',') !== shape.join(',')) throw new Error(`images are [${trainSet.shape}] but preset ${modelConfig.preset} expects [${shape}]`);
   const outDir = o.out ?? trialDir('logs', o.resume);
   const optimizer = makeOptimizer(hp.optimizer, hp.lr);
-  log(`training ${modelConfig.preset} (${model.numParameters()} parameters) on ${trainSet.n} images, validating on ${validSet.n}; lr ${hp.lr}, batch ${hp.batchSize}, ${hp.epochs} epochs -> ${outDir}`);
+  log(`training ${modelConfig.preset} (${model.numParameters()} parameters) on ${trainSet.n} images, validating on ${validSet.n}; lr ${hp.lr}, batch ${hp.batchSize}, ${hp.epochs} epochs, ${workers === 1 ? '1 thread' : `${workers} data-parallel workers`} -> ${outDir}`);
   const trainer = new Trainer({
     model,
     inputs: preset.inputs?.(modelConfig) ?? [{ name: 'x', shape }],
@@ -127,8 +128,8 @@ export async function trainImageAutoencoder(o: ImageTrainOptions): Promise<Image
     seed,
     callbacks: o.callbacks,
     session: { intraOpThreads: o.threads ?? 1 },
-    workers: o.workers ?? d.workers ?? 1,
-    config: { model: modelConfig, ...hp, dataset: o.images ? `images:${o.images}` : 'fashion-mnist', limitTrain: o.limitTrain, limitValid: o.limitValid, init: o.init },
+    workers,
+    config: { model: modelConfig, ...hp, workers, dataset: o.images ? `images:${o.images}` : 'fashion-mnist', limitTrain: o.limitTrain, limitValid: o.limitValid, init: o.init },
     log,
   });
   const result = await trainer.fit();
