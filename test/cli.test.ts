@@ -12,6 +12,7 @@ import { loadFashionMnist } from '../src/data/fashion-mnist.js';
 import { writeIdx } from '../src/data/idx.js';
 import { fashionDataDir } from './helpers/fashion-data.js';
 import { tempDir } from './helpers/tmp.js';
+import { activeDims } from '../src/apps/embedding-eval.js';
 
 const tmp = () => tempDir('latentkit-cli-');
 
@@ -58,6 +59,9 @@ test('train on a few hundred images: loss falls, files appear, figure has the ri
   const m = /valid MSE ([\d.]+)\s+PSNR ([\d.]+) dB\s+SSIM ([\d.]+)/.exec(ev.out);
   assert.ok(m, ev.out);
   assert.ok(Math.abs(Number(m[1]) - mse) < 1e-5);
+  // The code's width and how many of its numbers vary, counted from the codes themselves.
+  const active = activeDims(a.codes, 200, a.codeSize);
+  assert.match(ev.out, new RegExp(`code: 4 numbers, ${active} vary over these images`));
   const rec = cli(['reconstruct', out, '--data-dir', DATA, '--samples', '3,1,4', '-o', join(out, 'r.png'), '--scale', '1']);
   assert.equal(rec.code, 0, rec.err);
   const png2 = PNG.sync.read(readFileSync(join(out, 'r.png')));

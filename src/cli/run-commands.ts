@@ -13,6 +13,7 @@ import { lossCurvesPng } from '../viz/plot.js';
 import { reconstructionFigure, savePng } from '../viz/png.js';
 import { checkpointOption, dataDirOption, intArg } from './args.js';
 import { readImageForModel } from '../data/image-file.js';
+import { activeDims } from '../apps/embedding-eval.js';
 
 function history(dir: string): EpochRecord[] {
   const path = join(dir, 'metrics.jsonl');
@@ -36,11 +37,15 @@ export function registerRunCommands(program: Command): void {
     .action(async (dir: string, o) => {
       const run = loadRun(dir, o.checkpoint);
       const data = await loadFashionMnist('test', { ...dataSource(o.dataDir), limit: o.limit });
-      const { recon } = await runAutoencoder(run, data.images, data.n);
+      const { recon, codes, codeSize } = await runAutoencoder(run, data.images, data.n);
       const q = imageQuality(data.images, recon, data.n, data.shape[1], data.shape[2]);
-      const out = { run: dir, checkpoint: o.checkpoint, images: data.n, ...q };
+      // Dead code units (a ReLU bottleneck that never fires) are worth knowing about: the code
+      // is then effectively narrower than the model says.
+      const active = activeDims(codes, data.n, codeSize);
+      const out = { run: dir, checkpoint: o.checkpoint, images: data.n, ...q, codeSize, activeCodeDims: active };
       if (o.output) writeFileAtomic(o.output, JSON.stringify(out, null, 2) + '\n');
       process.stdout.write(`valid MSE ${q.mse.toFixed(6)}  PSNR ${q.psnr.toFixed(2)} dB  SSIM ${q.ssim.toFixed(4)}  (${data.n} images)\n`);
+      process.stdout.write(`code: ${codeSize} numbers, ${active} vary over these images${active < codeSize ? ` (${codeSize - active} constant: dead units)` : ''}\n`);
     });
 
   program
