@@ -27,6 +27,7 @@ test('train on a few hundred images: loss falls, files appear, figure has the ri
   const r = cli(['train', '--data-dir', DATA, '--limit-train', '640', '--limit-valid', '200', '--epochs', '3', '--out', out, '--no-progress', '--log-every', '5']);
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /metrics: +.*_metrics\.json/);
+  assert.match(r.out, /best valid loss [\d.]+ at epoch [123] of 3 \(all epochs done\)/);
   const history = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(history.length, 3);
   assert.ok(history[2].train.loss < history[0].train.loss, `train loss did not fall: ${history.map((h: any) => h.train.loss)}`);

@@ -1,5 +1,6 @@
 // Argument parsers shared by the commands.
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { TrainResult } from '../train/trainer.js';
 
 export function intArg(v: string): number {
   const n = Number(v);
@@ -45,4 +46,18 @@ export const trainingOptions = (): Option[] => [epochsOption(), batchSizeOption(
 export function addOptions<C extends Command>(cmd: C, opts: Option[]): C {
   for (const o of opts) cmd.addOption(o);
   return cmd;
+}
+
+const STOP_REASONS: Record<TrainResult['stoppedBy'], string> = {
+  epochs: 'all epochs done',
+  steps: 'step limit reached',
+  'early-stopping': 'stopped early: no improvement',
+  callback: 'stopped by a callback',
+};
+
+/** "best valid loss 0.037141 at epoch 18 of 20 (all epochs done)", for every train command. */
+export function bestLossLine(r: Pick<TrainResult, 'best' | 'history' | 'stoppedBy'>): string {
+  const loss = r.best?.valid.loss ?? r.best?.train.loss;
+  const which = r.best?.valid.loss !== undefined ? 'valid' : 'train';
+  return `best ${which} loss ${loss?.toFixed(6) ?? 'n/a'} at epoch ${r.best?.epoch ?? '-'} of ${r.history.length} (${STOP_REASONS[r.stoppedBy]})`;
 }

@@ -6,7 +6,7 @@ import { writeFileAtomic } from '../data/atomic.js';
 import { dataSource, loadFashionMnist } from '../data/fashion-mnist.js';
 import { auroc, readCsvSeries, windowLabels } from '../data/sequences.js';
 import { reconstructionFigure, savePng } from '../viz/png.js';
-import { addOptions, dataDirOption, floatArg, intArg, trainingOptions } from './args.js';
+import { addOptions, bestLossLine, dataDirOption, floatArg, intArg, trainingOptions } from './args.js';
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 
@@ -56,7 +56,7 @@ Examples:
         epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, schedule: o.schedule, steps: o.steps, seed: o.seed, out: o.out, resume: o.resume,
         threads: o.threads, progress: o.progress,
       });
-      const lines = [`best valid loss ${r.best?.valid.loss?.toFixed(6) ?? 'n/a'} at epoch ${r.best?.epoch ?? '-'} (${r.stoppedBy})`];
+      const lines = [bestLossLine(r)];
       for (const [k, v] of Object.entries(r.summary)) lines.push(`${k.padEnd(24)} ${Number.isInteger(v) ? v : v.toFixed(6)}`);
       lines.push(`files: ${r.files.join(', ')}`, `checkpoints: ${r.outDir}/checkpoints/{best,last}.safetensors`);
       process.stdout.write(lines.join('\n') + '\n');

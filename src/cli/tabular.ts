@@ -6,7 +6,7 @@ import { encodeRows, loadTabular, loadTabularRun, tabularRunErrors, trainTabular
 import { writeFileAtomic } from '../data/atomic.js';
 import { parseNoise } from '../data/noise.js';
 import { formatColumnErrors, formatSchema, readTable, type CsvOptions } from '../data/tabular/index.js';
-import { batchSizeOption, checkpointOption, epochsOption, floatArg, intArg, lrOption } from './args.js';
+import { batchSizeOption, bestLossLine, checkpointOption, epochsOption, floatArg, intArg, lrOption } from './args.js';
 
 function listArg(v: string): string[] {
   return v.split(',').map((s) => s.trim()).filter(Boolean);
@@ -134,7 +134,7 @@ Examples:
           `per-column reconstruction error (${r.errorsOn} rows):`,
           formatColumnErrors(r.columnErrors),
           '',
-          `best valid loss ${r.best?.valid.loss?.toFixed(6) ?? r.best?.train.loss?.toFixed(6) ?? 'n/a'} at epoch ${r.best?.epoch ?? '-'} (${r.stoppedBy})`,
+          bestLossLine(r),
           `run folder:     ${r.outDir} (config.json, schema.json, preprocessor.json, column-errors.json, checkpoints/)`,
         ].join('\n') + '\n',
       );

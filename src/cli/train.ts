@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { trainImageAutoencoder } from '../apps/train-images.js';
 import { presetNames } from '../models/index.js';
-import { addOptions, dataDirOption, intArg, trainingOptions } from './args.js';
+import { addOptions, bestLossLine, dataDirOption, intArg, trainingOptions } from './args.js';
 
 export function registerTrain(program: Command): void {
   addOptions(
@@ -45,10 +45,9 @@ Examples:
         limitValid: o.limitValid, steps: o.steps, logEvery: o.logEvery, earlyStopping: o.earlyStopping, shuffle: o.shuffle,
         threads: o.threads, workers: o.workers, progress: o.progress,
       });
-      const best = r.best;
       process.stdout.write(
         [
-          `best valid loss ${best?.valid.loss?.toFixed(6) ?? 'n/a'} at epoch ${best?.epoch ?? '-'} (${r.stoppedBy})`,
+          bestLossLine(r),
           `metrics:        ${r.metricsPath}`,
           `figure:         ${r.figure}`,
           `loss curves:    ${r.curves}`,
