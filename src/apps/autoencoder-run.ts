@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import type { Autoencoder } from '../models/conv-autoencoder.js';
 import type { Module } from '../nn/module.js';
 import { buildModel, getPreset, type ModelConfig } from '../models/index.js';
-import { ForwardGraph, ParamStore } from '../runtime/compile.js';
 import { readCheckpoint } from '../train/checkpoint.js';
+import { AutoencoderRunner } from './inference.js';
 
 export interface LoadedRun {
   dir: string;
@@ -44,32 +44,11 @@ export function loadRun(dir: string, checkpoint: 'best' | 'last' = 'best'): Load
 
 /** Codes and reconstructions for many samples, batch by batch. */
 export async function runAutoencoder(run: { model: Autoencoder; inputShape: number[] }, images: Float32Array, n: number, batchSize = 500) {
-  const size = run.inputShape.reduce((a, b) => a * b, 1);
-  if (images.length < n * size) throw new Error(`expected ${n} images of shape [${run.inputShape}], got ${images.length} values`);
-  const store = new ParamStore(run.model);
-  const graph = await ForwardGraph.create(
-    run.model,
-    [{ name: 'x', shape: run.inputShape }],
-    (m, [x]) => {
-      const ae = m as Autoencoder;
-      const code = ae.encode(x!);
-      const recon = ae.decode(code);
-      return { loss: recon, outputs: { code: code.flatten(1), recon } };
-    },
-    store,
-    { withLoss: false },
-  );
-  const recon = new Float32Array(n * size);
-  let codes: Float32Array | undefined;
-  let codeSize = 0;
-  for (let s = 0; s < n; s += batchSize) {
-    const b = Math.min(batchSize, n - s);
-    const r = await graph.run([images.subarray(s * size, (s + b) * size)], b);
-    recon.set(r.outputs.recon!, s * size);
-    codeSize = r.dims.code![1]!;
-    codes ??= new Float32Array(n * codeSize);
-    codes.set(r.outputs.code!, s * codeSize);
+  const runner = new AutoencoderRunner(run.model, run.inputShape, { batchSize });
+  try {
+    const { codes, recon } = await runner.forward(images, n);
+    return { recon, codes, codeSize: runner.codeSize };
+  } finally {
+    await runner.release();
   }
-  await graph.release();
-  return { recon, codes: codes ?? new Float32Array(0), codeSize };
 }

@@ -12,6 +12,8 @@ export interface RunnerOptions {
   batchSize?: number;
   /** onnxruntime intra-op threads per graph (default 1). */
   threads?: number;
+  /** Pick onnxruntime's conv layout by timing the first large batch (default true; see ForwardGraph). */
+  calibrateLayout?: boolean;
 }
 
 export interface ForwardOutput {
@@ -50,7 +52,7 @@ export class AutoencoderRunner {
   private graph(op: InferenceOp): Promise<ForwardGraph> {
     let g = this.graphs.get(op);
     if (!g) {
-      const session = { intraOpThreads: this.opts.threads ?? 1, withLoss: false };
+      const session = { intraOpThreads: this.opts.threads ?? 1, withLoss: false, calibrateLayout: this.opts.calibrateLayout ?? true };
       if (op === 'decode') {
         g = ForwardGraph.create(this.model, [{ name: 'z', shape: this.codeShape }], (m, [z]) => {
           const recon = (m as Autoencoder).decode(z!);

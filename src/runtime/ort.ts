@@ -12,6 +12,11 @@ export interface SessionOptions {
   intraOpThreads?: number;
   /** Write an onnxruntime JSON profile with this file prefix. */
   profilePrefix?: string;
+  /**
+   * onnxruntime's layout pass (NCHWc reorders around convs, part of optimization level 'all').
+   * Default true; whether it pays depends on channel counts, batch size and threads.
+   */
+  layoutOptimizations?: boolean;
 }
 
 export async function createSession(model: Uint8Array, opts: SessionOptions = {}): Promise<ort.InferenceSession> {
@@ -19,7 +24,7 @@ export async function createSession(model: Uint8Array, opts: SessionOptions = {}
     intraOpNumThreads: opts.intraOpThreads ?? 1,
     interOpNumThreads: 1,
     executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
+    graphOptimizationLevel: opts.layoutOptimizations === false ? 'extended' : 'all',
     enableCpuMemArena: true,
     enableMemPattern: true,
     ...(opts.profilePrefix ? { enableProfiling: true, profileFilePrefix: opts.profilePrefix } : {}),
