@@ -343,7 +343,6 @@ export class ForwardGraph extends CompiledGraph {
   private async calibrate(feeds: Feeds): Promise<void> {
     const { model, opts } = this.uncalibrated!;
     this.uncalibrated = undefined;
-    const other = await createSession(model, { ...opts, layoutOptimizations: !this.layoutOptimizations });
     const time = async (s: ort.InferenceSession) => {
       await s.run(feeds);
       let best = Infinity;
@@ -354,12 +353,24 @@ export class ForwardGraph extends CompiledGraph {
       }
       return best;
     };
-    const [current, alternative] = [await time(this.session), await time(other)];
-    if (alternative < 0.9 * current) {
+    // One session at a time, so calibrating does not raise peak memory: time the current one,
+    // release it, time the other, and rebuild the first only if it wins.
+    const current = await time(this.session);
+    await this.session.release();
+    const flipped = !this.layoutOptimizations;
+    this.session = await createSession(model, { ...opts, layoutOptimizations: flipped });
+    if ((await time(this.session)) < 0.9 * current) this.layoutOptimizations = flipped;
+    else {
       await this.session.release();
-      this.session = other;
-      this.layoutOptimizations = !this.layoutOptimizations;
-    } else await other.release();
+      this.session = await createSession(model, { ...opts, layoutOptimizations: !flipped });
+    }
+  }
+
+  /** Waits for a calibration in progress, which swaps the session. */
+  override async release(): Promise<void> {
+    this.uncalibrated = undefined;
+    await this.calibrating;
+    return super.release();
   }
 
   async run(batch: ArrayLike<Float32Array | BigInt64Array>, n: number): Promise<ForwardResult> {

@@ -193,9 +193,11 @@ export class InferencePool {
     const workers = opts.workers ?? InferencePool.defaultWorkers();
     const checkpoint = opts.checkpoint ?? 'best';
     const maxBatch = opts.maxBatch ?? 256;
+    // No layout calibration in the service: early requests would wait for it, and a server's
+    // micro-batches vary in size, so one timed batch says little.
     if (workers === 0) {
       const run = loadRun(runDir, checkpoint);
-      const runner = AutoencoderRunner.fromRun(run, { threads: opts.threads, batchSize: maxBatch });
+      const runner = AutoencoderRunner.fromRun(run, { threads: opts.threads, batchSize: maxBatch, calibrateLayout: false });
       return new InferencePool([new LocalExecutor(runner)], runner.inputShape, runner.codeShape, opts);
     }
     const init: WorkerInit = { runDir, checkpoint, threads: opts.threads ?? 1, batchSize: maxBatch };

@@ -25,7 +25,7 @@ const init = workerData as WorkerInit;
 async function main(): Promise<void> {
   let runner: AutoencoderRunner;
   try {
-    runner = AutoencoderRunner.fromRun(loadRun(init.runDir, init.checkpoint), { threads: init.threads, batchSize: init.batchSize });
+    runner = AutoencoderRunner.fromRun(loadRun(init.runDir, init.checkpoint), { threads: init.threads, batchSize: init.batchSize, calibrateLayout: false });
     // Compile every graph now, so the first requests do not pay for it.
     await runner.encode(new Float32Array(runner.inputSize), 1);
     await runner.forward(new Float32Array(runner.inputSize), 1);
