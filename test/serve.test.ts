@@ -225,11 +225,14 @@ test('CLI serve: SIGTERM lets requests in flight finish, then exits 0', async ()
     const rs = await Promise.all(
       Array.from({ length: 12 }, () =>
         fetch(address + '/reconstruct', { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then(
-          (r) => {
+          async (r) => {
             if (!signalled) {
               signalled = true;
               child.kill('SIGTERM');
             }
+            // Read each ~0.5 MB answer: unread bodies back up the server's writes, and a
+            // graceful shutdown rightly waits for them (up to its 10 s limit).
+            await r.arrayBuffer();
             return r.status;
           },
           (e: Error & { cause?: Error }) => `${e.message}: ${e.cause?.message}`,
