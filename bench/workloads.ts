@@ -50,7 +50,7 @@ export async function runWorkload(name: string, threads: number, seconds: number
   let run: (x: Float32Array, n: number) => Promise<unknown>;
   let sessionTime = 0;
   if (w.kind === 'infer') {
-    const fg = await ForwardGraph.create(model, inputs, (m, [x]) => ({ loss: x!.sum(), outputs: { y: m.call(x!) } }), new ParamStore(model), { intraOpThreads: threads, withLoss: false, calibrateLayout: true }); // as AutoencoderRunner (embed, serve, ...) does
+    const fg = await ForwardGraph.create(model, inputs, (m, [x]) => ({ loss: x!.sum(), outputs: { y: m.call(x!) } }), new ParamStore(model), { intraOpThreads: threads, withLoss: false, calibrateLayout: true }); // as AutoencoderRunner does (embed, anomaly, compress, eval)
     run = (x, n) => fg.run([x], n);
   } else {
     const ts = await createTrainingStep(model, inputs, spec.step, { optimizer: new Adam({ lr: spec.lr }), intraOpThreads: threads, workers });

@@ -194,7 +194,6 @@ export class AnnIndex {
   }
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // The embed command as a function.
 
@@ -235,26 +234,26 @@ export function latestPointerPath(runDir: string): string {
 export async function embedSplit(run: LoadedRun, opts: Pick<EmbedOptions, 'split' | 'limit' | 'dataDir' | 'batchSize'> = {}): Promise<Embeddings> {
   const split = opts.split ?? 'test';
   const data = await loadFashionMnist(split, { ...dataSource(opts.dataDir), limit: opts.limit });
-  return embedImages(run, data, split, opts.batchSize);
-}
-
-/** Codes of a set of images (ids are their positions), as Embeddings. */
-export async function embedImages(run: Pick<LoadedRun, 'model' | 'inputShape'>, data: ImageSet, split: string, batchSize?: number): Promise<Embeddings> {
-  if (data.shape.join(',') !== run.inputShape.join(',')) throw new Error(`images are [${data.shape}] but the run's model takes [${run.inputShape}]`);
-  const runner = AutoencoderRunner.fromRun(run, { batchSize });
+  const runner = AutoencoderRunner.fromRun(run, { batchSize: opts.batchSize });
   try {
-    const vectors = await runner.encode(data.images, data.n);
-    return {
-      n: data.n,
-      dim: runner.codeSize,
-      ids: Int32Array.from({ length: data.n }, (_, i) => i),
-      labels: Int32Array.from(data.labels),
-      splits: new Array<string>(data.n).fill(split),
-      vectors,
-    };
+    return await embedImages(runner, data, split);
   } finally {
     await runner.release();
   }
+}
+
+/** Codes of a set of images (ids are their positions), as Embeddings; the runner is reused, not released. */
+export async function embedImages(runner: AutoencoderRunner, data: ImageSet, split: string): Promise<Embeddings> {
+  if (data.shape.join(',') !== runner.inputShape.join(',')) throw new Error(`images are [${data.shape}] but the run's model takes [${runner.inputShape}]`);
+  const vectors = await runner.encode(data.images, data.n);
+  return {
+    n: data.n,
+    dim: runner.codeSize,
+    ids: Int32Array.from({ length: data.n }, (_, i) => i),
+    labels: Int32Array.from(data.labels),
+    splits: new Array<string>(data.n).fill(split),
+    vectors,
+  };
 }
 
 export async function embedRun(runDir: string, opts: EmbedOptions = {}): Promise<EmbedResult> {

@@ -12,6 +12,7 @@ import { loadFashionMnist, dataSource, type Split } from '../data/fashion-mnist.
 import type { ImageSet } from '../data/dataset.js';
 import { loadRun } from './autoencoder-run.js';
 import { embedImages } from './embed.js';
+import { AutoencoderRunner } from './inference.js';
 import { exactKnnBatch, labelAgreement } from './knn.js';
 import { pca, pcaTransform } from './pca.js';
 import { classificationMetrics, fitPredictHead, standardise } from './probe.js';
@@ -73,7 +74,8 @@ export async function evaluateFeatureSet(f: FeatureSet, o: Pick<EmbeddingEvalOpt
   const { test, train, width } = f;
   const knn = await exactKnnBatch(test.vectors, test.n, test.vectors, test.n, width, o.k ?? 10, { excludeSelf: true });
   const knnAgreement = labelAgreement(knn, test.labels, test.labels);
-  const classes = Math.max(...train.labels, ...test.labels) + 1;
+  // A loop, not Math.max(...labels): spreading 70,000 labels as arguments risks the call stack.
+  const classes = [train.labels, test.labels].reduce((m, ls) => ls.reduce((a, b) => Math.max(a, b), m), 0) + 1;
   const [xtr, xte] = standardise(train.vectors, test.vectors, width);
   const head = { epochs: 20, batchSize: 128, lr: 3e-3, weightDecay: 0, ...o.probe };
   const probs = await fitPredictHead('logreg', 'classification', classes, xtr, train.labels, xte, width, { ...head, mlpLr: head.lr, hidden: 0, dropout: 0 }, o.seed ?? 0);
@@ -86,29 +88,36 @@ export async function evaluateEmbeddings(runDirs: string[], o: EmbeddingEvalOpti
   const log = o.log ?? (() => {});
   const load = (split: Split, limit?: number) => loadFashionMnist(split, { ...dataSource(o.dataDir), limit });
   const [trainImages, testImages] = await Promise.all([load('train', o.limitTrain), load('test', o.limitTest)]);
+  // Each split's labels once, shared by every feature set.
+  const [trainLabels, testLabels] = [Int32Array.from(trainImages.labels), Int32Array.from(testImages.labels)];
+  const featureSplits = (train: Float32Array, test: Float32Array): Pick<FeatureSet, 'train' | 'test'> => ({
+    train: { vectors: train, labels: trainLabels, n: trainImages.n },
+    test: { vectors: test, labels: testLabels, n: testImages.n },
+  });
   const sets: (() => Promise<FeatureSet>)[] = [];
   const widths = new Set<number>();
   for (const dir of runDirs) {
     const run = loadRun(dir, o.checkpoint ?? 'best');
     widths.add(run.model.bottleneckShape());
     sets.push(async () => {
-      const embed = async (images: ImageSet, split: Split): Promise<FeatureSplit> => {
-        const e = await embedImages(run, images, split);
-        return { vectors: e.vectors, labels: e.labels, n: e.n };
-      };
-      const [train, test] = [await embed(trainImages, 'train'), await embed(testImages, 'test')];
-      return { name: dir, width: train.vectors.length / train.n, train, test };
+      // One runner for both splits: its graph is compiled (and its layout timed) once.
+      const runner = AutoencoderRunner.fromRun(run);
+      try {
+        const [train, test] = [await embedImages(runner, trainImages, 'train'), await embedImages(runner, testImages, 'test')];
+        return { name: dir, width: runner.codeSize, ...featureSplits(train.vectors, test.vectors) };
+      } finally {
+        await runner.release();
+      }
     });
   }
-  const pixels = (s: ImageSet): FeatureSplit => ({ vectors: s.images, labels: Int32Array.from(s.labels), n: s.n });
   const pixelWidth = trainImages.images.length / trainImages.n;
-  if (o.raw ?? true) sets.push(async () => ({ name: 'raw pixels', width: pixelWidth, train: pixels(trainImages), test: pixels(testImages) }));
+  if (o.raw ?? true) sets.push(async () => ({ name: 'raw pixels', width: pixelWidth, ...featureSplits(trainImages.images, testImages.images) }));
   if (o.pca ?? true)
     for (const w of [...new Set(o.pcaWidths ?? widths)].sort((a, b) => a - b))
       sets.push(async () => {
         const p = pca(trainImages.images, trainImages.n, pixelWidth, w, { seed: o.seed ?? 0 });
-        const project = (s: ImageSet): FeatureSplit => ({ vectors: Float32Array.from(pcaTransform(p, s.images, s.n)), labels: Int32Array.from(s.labels), n: s.n });
-        return { name: `PCA-${w} of pixels`, width: w, train: project(trainImages), test: project(testImages) };
+        const project = (s: ImageSet) => Float32Array.from(pcaTransform(p, s.images, s.n));
+        return { name: `PCA-${w} of pixels`, width: w, ...featureSplits(project(trainImages), project(testImages)) };
       });
   const rows: EmbeddingEvalRow[] = [];
   for (const make of sets) {

@@ -87,7 +87,6 @@ export interface ProbeResult {
 
 // ---------------- metrics ----------------
 
-
 /** Accuracy, ROC AUC (binary, or macro one-vs-rest) and log loss from class probabilities. */
 export function classificationMetrics(probs: Float32Array, y: ArrayLike<number>, classes: number): Record<string, number> {
   const n = y.length;

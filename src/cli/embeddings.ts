@@ -23,7 +23,6 @@ function classList(v: string): number[] {
   return xs;
 }
 
-
 function neighborTable(ns: NeighborRow[]): string {
   const lines = ['rank      id  label  class         distance'];
   ns.forEach((x, i) => lines.push(`${String(i + 1).padStart(4)}  ${String(x.id).padStart(6)}  ${String(x.label).padStart(5)}  ${className(x.label).padEnd(12)}  ${x.distance.toFixed(6)}`));

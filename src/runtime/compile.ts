@@ -198,6 +198,13 @@ export interface TrainingGraph {
   names: TrainingGraphNames;
 }
 
+/** Add `t` to a graph's outputs and return its name. A graph output may not be a graph input: such values go through Identity. */
+function markOutput(outputs: Value[], t: Tensor): string {
+  const v = t.g.inputs.includes(t.v) ? t.op('Identity').v : t.v;
+  outputs.push(v);
+  return v.name;
+}
+
 /**
  * One training step as a graph: the traced forward pass, its gradients, optional clipping and
  * the optimizer update, with every updated parameter, state and buffer as an output. Shared by
@@ -216,12 +223,7 @@ export function buildTrainingGraph(model: Module, specs: InputSpec[], fn: StepFn
   if (opts.clipGradNorm) grads = clipByGlobalNorm(grads, opts.clipGradNorm);
   const scalars = Object.fromEntries(Object.keys(opt.scalars(1)).map((k) => [k, new Tensor(g, g.input(`opt_${k}`, 'float32', []))]));
   const outputs: Value[] = [];
-  const mark = (t: Tensor): string => {
-    // A graph output may not be a graph input: route such values through Identity.
-    const v = g.inputs.includes(t.v) ? t.op('Identity').v : t.v;
-    outputs.push(v);
-    return v.name;
-  };
+  const mark = (t: Tensor) => markOutput(outputs, t);
   const names: TrainingGraphNames = { loss: mark(out.loss), metrics: [], params: [], state: [], buffers: [], grads: [] };
   for (const [k, t] of Object.entries(out.metrics ?? {})) names.metrics.push([k, mark(t)]);
   trained.forEach(([pname, p], i) => {
@@ -319,11 +321,7 @@ export class ForwardGraph extends CompiledGraph {
     const { ctx, out } = traced;
     const g = ctx.g;
     const outputs: Value[] = [];
-    const mark = (t: Tensor) => {
-      const v = g.inputs.includes(t.v) ? t.op('Identity').v : t.v;
-      outputs.push(v);
-      return v.name;
-    };
+    const mark = (t: Tensor) => markOutput(outputs, t);
     const names = {
       loss: opts.withLoss === false ? undefined : mark(out.loss),
       metrics: opts.withLoss === false ? [] : Object.entries(out.metrics ?? {}).map(([k, t]): [string, string] => [k, mark(t)]),
@@ -377,7 +375,7 @@ export class ForwardGraph extends CompiledGraph {
     const feeds = this.baseFeeds(batch, n);
     // Runs that arrive while calibrating wait for it (the losing session is released). Small
     // batches are not representative: calibration waits for one of at least 16 samples.
-    if (this.uncalibrated && n >= 16) this.calibrating = this.calibrate(feeds);
+    if (this.uncalibrated && n >= 16) this.calibrating = this.calibrate(feeds).finally(() => (this.calibrating = undefined));
     if (this.calibrating) await this.calibrating;
     const r = await this.session.run(feeds);
     const res: ForwardResult = { metrics: {}, outputs: {}, dims: {} };
