@@ -8,11 +8,13 @@ import { defineConfig } from 'vite';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-export default defineConfig({
+// `--mode package` (npm pack) leaves web/public out: a run's bundle is served separately by
+// `latentkit playground`, and a developer's web/public/model must not ship in the package.
+export default defineConfig(({ mode }) => ({
   root: here,
   base: './',
   // web/public/model (from `latentkit web-bundle RUN -o web/public/model`) ships inside dist.
-  publicDir: join(here, 'public'),
+  publicDir: mode === 'package' ? false : join(here, 'public'),
   logLevel: 'warn',
   build: { outDir: join(here, 'dist'), emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 2000 },
-});
+}));

@@ -1,6 +1,8 @@
 // The latentkit command line. Conventions: a command that reads a run takes the run folder as
-// its first argument; a command that writes a file takes -o PATH.
-import { Command } from 'commander';
+// its first argument; a command that writes a file takes -o PATH. Exit codes: 0 success,
+// 1 failure, 2 usage error (unknown option, bad argument value), as in POSIX utilities.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
 import { registerEmbeddings } from './embeddings.js';
 import { registerExplain } from './explain.js';
 import { registerReport } from './report.js';
@@ -10,9 +12,15 @@ import { registerTabular } from './tabular.js';
 import { registerTrain } from './train.js';
 import { registerVae } from './vae.js';
 
+// package.json sits two levels up from both src/cli/ and dist/cli/.
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const USAGE_EXIT = 2;
 const program = new Command('latentkit')
+  .version(version, '-V, --version', 'print the version and exit')
+  .exitOverride() // inherited by every subcommand, so usage errors reach the handler below
   .description('Autoencoders for TypeScript: train, inspect and use them from the command line.')
-  .showHelpAfterError()
+  .showHelpAfterError('(latentkit COMMAND --help shows the options and examples)')
   .addHelpText('after', `
 Examples:
   latentkit train --preset seed-cnn                 the chapter's experiment (20 epochs, Fashion-MNIST)
@@ -32,6 +40,11 @@ registerVae(program);
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
+  if (e instanceof CommanderError) {
+    // Commander has already printed the help, version or usage message.
+    const informational = ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(e.code);
+    process.exit(informational ? e.exitCode : USAGE_EXIT);
+  }
   // One line, no stack: the message names the file, key or layer and the fix.
   process.stderr.write(`latentkit: error: ${(e as Error).message}\n`);
   if (process.env.LATENTKIT_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
