@@ -1,7 +1,7 @@
 // One table of primitives. Each op is defined once, beside its shape rule and its VJP rule
 // (see ops/*.ts); this module only stores them.
 import type { Attrs, DType, Node, Shape, Value } from './ir.js';
-import type { Tensor } from './tensor.js';
+import type { Tensor } from './tensor-core.js';
 
 export interface OutType {
   dtype: DType;

@@ -1,7 +1,7 @@
 // Helpers shared by the VJP rules.
 import type { Shape } from '../ir.js';
 import { broadcastAxes, sameShape } from '../shape.js';
-import { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor-core.js';
 
 /** Sum a broadcast cotangent back down to the shape of the input it came from. */
 export function unbroadcast(d: Tensor, target: Shape): Tensor {

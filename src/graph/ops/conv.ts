@@ -3,7 +3,7 @@
 import type { Attrs, Dim, Shape, Value } from '../ir.js';
 import { formatShape } from '../ir.js';
 import { defineOp } from '../registry.js';
-import { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor-core.js';
 
 interface Geometry {
   k: number[];

@@ -2,7 +2,7 @@
 import type { Attrs, DType, Value } from '../ir.js';
 import { defineOp, type OpDef, type VjpRule } from '../registry.js';
 import { broadcastShapes } from '../shape.js';
-import { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor-core.js';
 import { unbroadcast } from './common.js';
 
 function broadcastInfer(outDtype?: DType) {

@@ -2,7 +2,7 @@
 import type { Shape } from '../ir.js';
 import { defineOp } from '../registry.js';
 import { broadcastShapes } from '../shape.js';
-import { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor-core.js';
 import { unbroadcast } from './common.js';
 
 function lastTwoSwapped(r: number): number[] {

@@ -2,7 +2,7 @@
 // attribute (opset 17). The IR keeps ONNX's form, so Tensor.reduce builds each accordingly.
 import type { Attrs, Value } from '../ir.js';
 import { defineOp } from '../registry.js';
-import { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor-core.js';
 import { constInts } from './common.js';
 
 function reducedShape(x: Value, axes: number[], keep: boolean) {

@@ -4,7 +4,7 @@ import type { Dim, Shape, TensorData, Value } from '../ir.js';
 import { isStatic, formatShape } from '../ir.js';
 import { defineOp } from '../registry.js';
 import { broadcastShapes, dimMul, normAxis } from '../shape.js';
-import { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor-core.js';
 import { constInts, reshapeLike, unbroadcast } from './common.js';
 
 const same = (v: Value) => [{ dtype: v.dtype, shape: v.shape }];
