@@ -1,6 +1,8 @@
 // MaxPool gradient rewrites timed in isolation (DESIGN.md: "Measure ops in isolation"): each
 // candidate is the gradient subgraph alone (inputs X, Y = MaxPool(X), dY; output dX) as a small
-// ONNX graph, best of many runs, rounds alternating between candidates. Usage:
+// ONNX graph, best of many runs, rounds alternating between candidates. CPU time (the process's,
+// one intra-op thread) is reported beside wall time: it inflates less when the machine is shared.
+// Usage:
 //   node --import tsx bench/maxpool-grad.ts [batch=32] [rounds=40] [runsPerRound=20]
 // Shapes are the chapter's: [N,16,25,25] -> 12x12, kernel 2, stride 2.
 import { Graph, type Value } from '../src/graph/ir.js';
@@ -47,6 +49,7 @@ const VARIANTS: Record<string, Variant> = {
     const idx = new Tensor(g, node.outputs[1]!);
     return x.zerosLike().reshape([-1]).op('ScatterElements', [idx.reshape([-1]), d.reshape([-1])], { axis: 0 }).op('Reshape', [x.shapeOf()]);
   },
+  // the adopted rule with its forward MaxPool, to compare with the Indices variant
   'plain fwd + first: slots': (x, _y, d) => firstMaxGrad(x, pool(x), d, K, K),
 };
 
@@ -76,13 +79,15 @@ for (const [name, f] of Object.entries(VARIANTS)) {
   const usedFeeds = Object.fromEntries(Object.entries(feeds).filter(([k]) => s.inputNames.includes(k)));
   const out = (await s.run(usedFeeds))[g.outputs[0]!.name]!.data as Float32Array;
   const routed = out.reduce((a, v) => a + (v !== 0 ? 1 : 0), 0);
-  candidates.push({ name, s, usedFeeds, routed, nodes: g.nodes.length, best: Infinity });
+  candidates.push({ name, s, usedFeeds, routed, nodes: g.nodes.length, best: Infinity, bestCpu: Infinity });
 }
 for (let r = 0; r < Number(roundsArg); r++)
   for (const c of candidates) {
-    const t0 = performance.now();
+    const t0 = performance.now(), cpu0 = process.cpuUsage();
     for (let i = 0; i < Number(runsArg); i++) await c.s.run(c.usedFeeds);
+    const cpu = process.cpuUsage(cpu0);
     c.best = Math.min(c.best, (performance.now() - t0) / Number(runsArg));
+    c.bestCpu = Math.min(c.bestCpu, (cpu.user + cpu.system) / 1000 / Number(runsArg));
   }
 console.log(`MaxPool gradient subgraph, [${N},${C},${H},${H}] -> ${HO}x${HO}, k=${K} s=${K}; best of ${roundsArg}x${runsArg} runs`);
-for (const c of candidates) console.log(`${c.name.padEnd(32)} ${c.best.toFixed(3)} ms  (${c.nodes} nodes, ${c.routed} nonzero dX of ${N * C * HO * HO} windows)`);
+for (const c of candidates) console.log(`${c.name.padEnd(32)} ${c.best.toFixed(3)} ms wall, ${c.bestCpu.toFixed(3)} ms CPU  (${c.nodes} nodes, ${c.routed} nonzero dX of ${N * C * HO * HO} windows)`);
