@@ -94,10 +94,17 @@ def build_info():
     try:  # which libblas is mapped into the process (Linux only)
         with open("/proc/self/maps") as f:
             libs = sorted({ln.split()[-1] for ln in f if "blas" in ln.lower() and "/" in ln})
-        import os
         info["blas_libs"] = [os.path.realpath(x) for x in libs]
     except OSError:
         pass
+    try:  # which OpenBLAS kernel (core type) and thread pools are in use
+        from threadpoolctl import threadpool_info
+        info["threadpools"] = [{k: d.get(k) for k in ("internal_api", "version", "architecture", "threading_layer", "num_threads")}
+                               for d in threadpool_info()]
+    except ImportError:  # Debian: python3-threadpoolctl
+        info["torch_config"] = torch.__config__.show()
+    # The settings that decide allocator and BLAS kernel (bench/bench.ts varies them).
+    info["env"] = {k: v for k, v in os.environ.items() if k.startswith(("MALLOC_", "OPENBLAS_")) or k == "LD_PRELOAD"}
     return info
 
 

@@ -104,3 +104,34 @@ test('a wrong VJP is caught by the check (the check can fail)', async () => {
   assert.ok(r.relError < TOL && wrong.relError < TOL);
   assert.ok(Math.abs(r.analytic - wrong.analytic) / Math.abs(r.analytic) > 0.05);
 });
+
+// Exact ties (all-zero windows, repeated values; tiling, overlapping, padded, dilated and ceil
+// windows) cannot be checked by finite differences: compare with PyTorch's gradient directly
+// (scripts/make_parity_fixtures.py), where each window's dY goes to its first maximum.
+test('MaxPool gradient with tied maxima is PyTorch\'s (first maximum of each window gets dY)', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { Graph } = await import('../src/graph/ir.js');
+  const { gradients } = await import('../src/autodiff/grad.js');
+  const { emitModel } = await import('../src/onnx/emit.js');
+  const { createSession, floatTensor } = await import('../src/runtime/ort.js');
+  const fx = JSON.parse(readFileSync(new URL('./fixtures/parity/maxpool_ties.json', import.meta.url), 'utf8'));
+  for (const c of fx.cases as { kernel: number[]; stride: number[]; padding: number; dilation: number; ceil_mode: boolean; x_shape: number[]; x: number[]; dy: number[]; dx: number[] }[]) {
+    const what = `kernel ${c.kernel} stride ${c.stride} padding ${c.padding} dilation ${c.dilation} ceil ${c.ceil_mode} on ${c.x_shape}`;
+    const g = new Graph();
+    const x = new Tensor(g, g.input('x', 'float32', ['N', ...c.x_shape.slice(1)]));
+    const y = x.maxPool(c.kernel, c.stride, new Array(4).fill(c.padding), [c.dilation, c.dilation], c.ceil_mode ? 1 : 0);
+    const dy = new Tensor(g, g.input('dy', 'float32', y.shape));
+    const [dx] = gradients(g, y.mul(dy).sum().v, [x.v]);
+    g.outputs = [dx!];
+    const s = await createSession(emitModel(g));
+    const yDims = [c.x_shape[0]!, ...(y.shape.slice(1) as number[])];
+    const out = await s.run({ x: floatTensor(Float32Array.from(c.x), c.x_shape), dy: floatTensor(Float32Array.from(c.dy), yDims) });
+    const got = Array.from(out[dx!.name]!.data as Float32Array);
+    assert.equal(got.length, c.dx.length, what);
+    const wrong = got.findIndex((v, i) => Math.abs(v - c.dx[i]!) > 1e-6);
+    assert.equal(wrong, -1, `${what}: dX[${wrong}] = ${got[wrong]}, PyTorch ${c.dx[wrong]}`);
+    // Each window's dY lands on exactly one position, so dX keeps dY's total.
+    const total = (a: number[]) => a.reduce((p, q) => p + q, 0);
+    assert.ok(Math.abs(total(got) - total(c.dy)) < 1e-4, `${what}: dX sums to ${total(got)}, dY to ${total(c.dy)}`);
+  }
+});

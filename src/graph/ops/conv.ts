@@ -141,31 +141,55 @@ function isTiling(x: Value, attrs: Attrs): boolean {
 
 /**
  * Nearest-neighbour upsampling of [N, C, Ho, Wo] by whole kh x kw windows, as a depthwise
- * ConvTranspose with a ones kernel (exact: each output receives one product with 1.0).
- * Measured far faster than Reshape + Expand in onnxruntime.
+ * ConvTranspose with a ones kernel (exact: each output receives one product with 1.0), with
+ * `extra` zero rows/columns at the end. Measured far faster than Reshape + Expand in onnxruntime.
  */
-/** Repeat each value over its k_h x k_w window; `extra` zero rows/columns at the end. */
 function upsampleWindows(t: Tensor, kh: number, kw: number, extra: [number, number]): Tensor {
   const c = t.shape[1] as number;
   const ones = t.constant({ dtype: 'float32', dims: [c, 1, kh, kw], data: new Float32Array(c * kh * kw).fill(1) }, 'ones_kernel');
   return t.convTranspose(ones, undefined, { strides: [kh, kw], group: c, output_padding: extra });
 }
 
+/** [1, 1, H, W]: kh*kw at each window's first position (row-major), down to 1 at its last. */
+function windowPriority(t: Tensor, kh: number, kw: number, h: number, w: number): Tensor {
+  const data = new Float32Array(h * w);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data[y * w + x] = kh * kw - ((y % kh) * kw + (x % kw));
+  return t.constant({ dtype: 'float32', dims: [1, 1, h, w], data }, 'maxpool_priority');
+}
+
+/**
+ * dX of a tiling MaxPool with PyTorch's tie rule: each window's dY goes to its FIRST maximum
+ * (row-major). Priority of the positions equal to the window max, pooled, names the winning
+ * slot s per window; dY is put in slot s of kh*kw channel slots at the pooled resolution, and
+ * one grouped ConvTranspose with one-hot kernels writes each slot to its position.
+ * Isolated subgraph at the chapter's shapes: bench/maxpool-grad.ts, DESIGN.md "MaxPool gradient".
+ */
+export function firstMaxGrad(x: Tensor, y: Tensor, d: Tensor, kh: number, kw: number): Tensor {
+  const [h, w] = spatialOf(x.v) as [number, number];
+  const [ho, wo] = spatialOf(y.v) as [number, number];
+  const c = x.shape[1] as number, kk = kh * kw;
+  // Rows/columns no window covers (H not a multiple of k) become output_padding zeros.
+  const extra: [number, number] = [h - ho * kh, w - wo * kw];
+  const tied = Tensor.where(x.equal(upsampleWindows(y, kh, kw, extra)), windowPriority(x, kh, kw, h, w), 0);
+  const winner = tied.maxPool([kh, kw], [kh, kw], [0, 0, 0, 0]).unsqueeze([2]); // [N,C,1,Ho,Wo]
+  const slots = x.constant({ dtype: 'float32', dims: [1, 1, kk, 1, 1], data: Float32Array.from({ length: kk }, (_, i) => kk - i) }, 'maxpool_slots');
+  const routed = Tensor.where(winner.equal(slots), d.unsqueeze([2]), 0).reshape([d.shape[0]!, c * kk, ho, wo]);
+  const onehot = new Float32Array(c * kk * kk);
+  for (let ch = 0; ch < c * kk; ch++) onehot[ch * kk + (ch % kk)] = 1;
+  const kernel = x.constant({ dtype: 'float32', dims: [c * kk, 1, kh, kw], data: onehot }, 'maxpool_slot_kernel');
+  return routed.convTranspose(kernel, undefined, { strides: [kh, kw], group: c, output_padding: extra });
+}
+
 defineOp('MaxPool', {
-  // Tiling windows (the common MaxPool2d(k)) use onnxruntime's fast pooling kernel and route dY
-  // to the positions equal to their window's maximum. Exact ties (all-zero windows after ReLU)
-  // then all receive dY, where PyTorch picks the first; behind a ReLU both give the same
-  // gradient. Other windows emit Indices and scatter dY back additively.
+  // Both paths give PyTorch's gradient: each window's dY goes to its first maximum (row-major),
+  // and overlapping windows add up. Tiling windows (the common MaxPool2d(k)) use onnxruntime's
+  // fast pooling kernel and route dY with the slot trick above; other windows emit Indices
+  // (onnxruntime's loop keeps the first maximum) and scatter dY back additively.
   infer: ([x], attrs) => poolInfer(x!, attrs, isTiling(x!, attrs) ? 0 : 1),
   vjp: ({ inputs: [x], outputs: [y, idx], attrs }, [d]) => {
     if (!idx) {
       const [kh, kw] = attrs.kernel_shape as [number, number];
-      const [H, W] = spatialOf(x!.v) as [number, number];
-      // Rows/columns no window covers (H not a multiple of k) get output_padding zeros in
-      // up(dY), so they receive no gradient whatever the mask says there; this replaced a
-      // Slice of X and a Pad of dX (~6% of the chapter's training step).
-      const extra: [number, number] = [H - (y!.shape[2] as number) * kh, W - (y!.shape[3] as number) * kw];
-      return [Tensor.where(x!.equal(upsampleWindows(y!, kh, kw, extra)), upsampleWindows(d!, kh, kw, extra), 0)];
+      return [firstMaxGrad(x!, y!, d!, kh, kw)];
     }
     const flat = x!.zerosLike().reshape([-1]);
     const scattered = flat.op('ScatterElements', [idx.reshape([-1]), d!.reshape([-1])], { axis: 0, reduction: 'add' });
