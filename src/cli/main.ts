@@ -11,6 +11,7 @@ import { registerSeq } from './seq.js';
 import { registerTabular } from './tabular.js';
 import { registerTrain } from './train.js';
 import { registerVae } from './vae.js';
+import { UsageError } from './output.js';
 
 // package.json sits two levels up from both src/cli/ and dist/cli/.
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -44,6 +45,10 @@ try {
     // Commander has already printed the help, version or usage message.
     const informational = ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(e.code);
     process.exit(informational ? e.exitCode : USAGE_EXIT);
+  }
+  if (e instanceof UsageError) {
+    process.stderr.write(`latentkit: error: ${e.message}\n`);
+    process.exit(USAGE_EXIT);
   }
   // One line, no stack: the message names the file, key or layer and the fix.
   process.stderr.write(`latentkit: error: ${(e as Error).message}\n`);
