@@ -259,7 +259,7 @@ test('latentkit train (vae-conv, --bottleneck 2), then generate, interpolate, ma
   for (const k of ['loss', 'recon', 'kl', 'elbo']) assert.ok(Number.isFinite(metrics.last.valid[k]), `valid ${k}`);
 
   const gen = join(dir, 'grid.png');
-  let c = cli(['generate', run, '-o', gen, '--n', '16', '--seed', '2']);
+  let c = cli(['generate', run, '-o', gen, '--count', '16', '--seed', '2']);
   assert.equal(c.code, 0, c.err);
   let png = PNG.sync.read(readFileSync(gen));
   assert.deepEqual([png.width, png.height], [4 * 56 + 5 * 2, 4 * 56 + 5 * 2]);

@@ -34,6 +34,9 @@ export const checkpointOption = () => new Option('--checkpoint <NAME>', 'checkpo
 
 export const dataDirOption = (what = 'Fashion-MNIST folder (else LATENTKIT_DATA, /usr/share/datasets/fashion-mnist, cache)') => new Option('--data-dir <DIR>', what);
 
+/** `-n, --count N`: the one spelling of "how many" across commands. */
+export const countOption = (what: string, fallback: number) => new Option('-n, --count <N>', what).argParser(positiveInt).default(fallback);
+
 export const epochsOption = () => new Option('--epochs <N>', 'epochs (preset default)').argParser(positiveInt);
 export const batchSizeOption = () => new Option('--batch-size <N>', 'batch size (preset default)').argParser(positiveInt);
 export const lrOption = () => new Option('--lr <X>', 'learning rate (preset default)').argParser(floatArg);

@@ -7,8 +7,9 @@ import { Graph } from '../graph/ir.js';
 import { Tensor } from '../graph/tensor.js';
 import { emitModel } from '../onnx/emit.js';
 import { createSession, floatTensor } from '../runtime/ort.js';
-import { imageGridPng, savePng } from '../viz/png.js';
+import { imageGridPng } from '../viz/png.js';
 import { floatArg, intArg, matrixArg } from './args.js';
+import { formatOf, jsonOption, outputOption, reporter, writeOutput } from './output.js';
 
 export interface ConvTransposeExplanation {
   copies: { at: [number, number]; value: number; grid: number[][] }[];
@@ -73,9 +74,11 @@ export function registerExplain(program: Command): void {
     .option('--stride <N>', 'stride', intArg, 1)
     .option('--padding <N>', 'padding cropped from each border', intArg, 0)
     .option('--bias <X>', 'bias added to every output', floatArg, 0)
-    .option('-o, --output <PATH>', 'also draw the copies and the sum as a PNG')
+    .addOption(outputOption('also draw the copies and the sum as a PNG'))
+    .addOption(jsonOption())
     .addHelpText('after', '\nExamples:\n  latentkit explain conv-transpose\n  latentkit explain conv-transpose --input "1,2,3;4,5,6;7,8,9" --kernel "1,1;1,1" --stride 2 --padding 1 -o ct.png')
     .action(async (o) => {
+      if (o.output) formatOf(o.output, { '.png': 'png' });
       const e = explainConvTranspose(o.input, o.kernel, o.stride, o.padding, o.bias);
       const lines = [`input (${o.input.length}x${o.input[0].length}):`, fmt(o.input), `kernel (${o.kernel.length}x${o.kernel[0].length}), stride ${o.stride}, padding ${o.padding}, bias ${o.bias}:`, fmt(o.kernel), ''];
       e.copies.forEach((c, k) => lines.push(`copy ${k + 1}: input value ${c.value} x kernel, placed at row ${c.at[0]}, column ${c.at[1]}:`, fmt(c.grid), ''));
@@ -83,7 +86,8 @@ export function registerExplain(program: Command): void {
       const ort = await onnxConvTranspose(o.input, o.kernel, o.stride, o.padding, o.bias);
       const agree = ort.length === e.output.length && ort.every((r, i) => r.every((x, j) => Math.abs(x - e.output[i]![j]!) < 1e-4));
       lines.push('', `onnxruntime ConvTranspose gives the same output: ${agree ? 'yes' : 'NO'}`);
-      process.stdout.write(lines.join('\n') + '\n');
+      const say = reporter(o);
+      say.result({ input: o.input, kernel: o.kernel, stride: o.stride, padding: o.padding, bias: o.bias, copies: e.copies, sum: e.sum, output: e.output, onnxruntimeAgrees: agree }, lines);
       if (!agree) throw new Error('the hand computation and onnxruntime disagree');
       if (o.output) {
         const panels = [...e.copies.map((c) => c.grid), e.sum];
@@ -91,8 +95,8 @@ export function registerExplain(program: Command): void {
         const lo = Math.min(...all), hi = Math.max(...all);
         const [h, w] = [e.sum.length, e.sum[0]!.length];
         const data = Float32Array.from(panels.flatMap((p) => p.flat().map((x) => (hi > lo ? (x - lo) / (hi - lo) : 0))));
-        savePng(o.output, imageGridPng(data, { n: panels.length, channels: 1, height: h, width: w, cols: panels.length, scale: 24, pad: 4, labels: [...e.copies.map((_, k) => `copy ${k + 1}`), 'sum'] }));
-        process.stdout.write(`wrote ${o.output}\n`);
+        writeOutput(o.output, imageGridPng(data, { n: panels.length, channels: 1, height: h, width: w, cols: panels.length, scale: 24, pad: 4, labels: [...e.copies.map((_, k) => `copy ${k + 1}`), 'sum'] }));
+        say.status(`wrote ${o.output}`);
       }
     });
 }

@@ -7,13 +7,14 @@ import type { Command } from 'commander';
 import { startPlaygroundServer } from '../apps/playground-server.js';
 import { writeWebBundle } from '../apps/web-bundle.js';
 import { checkpointOption, dataDirOption, intArg } from './args.js';
+import { outputDirOption } from './output.js';
 
 export function registerPlayground(program: Command): void {
   program
     .command('web-bundle')
     .argument('<run>', 'run folder written by train')
     .description('export a run for the browser playground: ONNX models, manifest, an embedding set and an in-browser training bundle')
-    .option('-o, --output <DIR>', 'folder to write', 'web/public/model')
+    .addOption(outputDirOption('folder to write', 'web/public/model'))
     .option('--neighbours <N>', 'test images in the nearest-neighbour set', intArg, 500)
     .option('--train-samples <N>', 'training images for in-browser training', intArg, 320)
     .addOption(checkpointOption())

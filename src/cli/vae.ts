@@ -2,38 +2,39 @@
 // The work is in src/apps/vae.ts; these only parse arguments and write files.
 import type { Command } from 'commander';
 import { encodeImages, generateSamples, interpolateImages, latentManifold, latentPoints, latentScatterSvg, loadVaeRun, samplesPng, svgToPng } from '../apps/vae.js';
-import { writeFileAtomic } from '../data/atomic.js';
 import { dataSource, loadFashionMnist } from '../data/fashion-mnist.js';
-import { savePng } from '../viz/png.js';
-import { checkpointOption, dataDirOption, floatArg, intArg } from './args.js';
+import { checkpointOption, countOption, dataDirOption, floatArg, intArg } from './args.js';
+import { formatOf, outputOption, reporter, writeOutput } from './output.js';
 
+const PNG_ONLY = { '.png': 'png' } as const;
+const SVG_OR_PNG = { '.svg': 'svg', '.png': 'png' } as const;
 
 export function registerVae(program: Command): void {
   program
     .command('generate')
     .argument('<run>', 'run folder written by train (a vae-mlp or vae-conv preset)')
     .description('decode samples from the prior N(0, I) into a PNG grid')
-    .option('-o, --output <PATH>', 'PNG to write', 'generated.png')
-    .option('--n <N>', 'number of samples', intArg, 64)
+    .addOption(outputOption('PNG to write', 'generated.png'))
+    .addOption(countOption('number of samples', 64))
     .option('--seed <N>', 'seed of the latent samples', intArg, 0)
     .option('--std <X>', 'standard deviation of the samples ("temperature"; 1 = the prior)', floatArg, 1)
     .option('--cols <N>', 'images per row (default: a square grid)', intArg)
     .option('--scale <N>', 'pixel scale', intArg, 2)
     .addOption(checkpointOption())
-    .addHelpText('after', '\nExamples:\n  latentkit generate logs/trial_3_autoencoder -o grid.png\n  latentkit generate runs/vae16 --n 100 --seed 7 -o samples.png')
+    .addHelpText('after', '\nExamples:\n  latentkit generate logs/trial_3_autoencoder -o grid.png\n  latentkit generate runs/vae16 -n 100 --seed 7 -o samples.png')
     .action(async (dir: string, o) => {
+      formatOf(o.output, PNG_ONLY);
       const run = loadVaeRun(dir, o.checkpoint);
-      if (o.n < 1) throw new Error('--n must be at least 1');
-      const s = await generateSamples(run.model, { n: o.n, seed: o.seed, std: o.std });
-      savePng(o.output, samplesPng(run.model, s.images, s.n, { cols: o.cols, scale: o.scale }));
-      process.stdout.write(`wrote ${o.output} (${s.n} samples from a ${run.model.latent}-number latent, seed ${o.seed})\n`);
+      const s = await generateSamples(run.model, { n: o.count, seed: o.seed, std: o.std });
+      writeOutput(o.output, samplesPng(run.model, s.images, s.n, { cols: o.cols, scale: o.scale }));
+      reporter(o).status(`wrote ${o.output} (${s.n} samples from a ${run.model.latent}-number latent, seed ${o.seed})`);
     });
 
   program
     .command('interpolate')
     .argument('<run>', 'run folder written by train (a VAE preset)')
     .description('decode codes on the line between two test images: a strip from one image to the other')
-    .option('-o, --output <PATH>', 'PNG to write', 'interpolation.png')
+    .addOption(outputOption('PNG to write', 'interpolation.png'))
     .requiredOption('--from <I>', 'test-set index of the first image', intArg)
     .requiredOption('--to <J>', 'test-set index of the last image', intArg)
     .option('--steps <N>', 'decoded points, both codes included', intArg, 10)
@@ -42,40 +43,43 @@ export function registerVae(program: Command): void {
     .addOption(checkpointOption())
     .addHelpText('after', '\nThe strip shows image I, the decoded points from code(I) to code(J), then image J.\n\nExample:\n  latentkit interpolate logs/trial_3_autoencoder --from 0 --to 1 --steps 10 -o strip.png')
     .action(async (dir: string, o) => {
+      formatOf(o.output, PNG_ONLY);
       const run = loadVaeRun(dir, o.checkpoint);
       const data = await loadFashionMnist('test', dataSource(o.dataDir));
       const r = await interpolateImages(run.model, data.images, data.n, o.from, o.to, o.steps);
-      savePng(o.output, samplesPng(run.model, r.strip, o.steps + 2, { cols: o.steps + 2, scale: o.scale }));
+      writeOutput(o.output, samplesPng(run.model, r.strip, o.steps + 2, { cols: o.steps + 2, scale: o.scale }));
       const cls = (i: number) => data.classNames[data.labels[i]!];
-      process.stdout.write(`wrote ${o.output} (test image ${o.from} (${cls(o.from)}) to ${o.to} (${cls(o.to)}) in ${o.steps} steps, originals at both ends)\n`);
+      reporter(o).status(`wrote ${o.output} (test image ${o.from} (${cls(o.from)}) to ${o.to} (${cls(o.to)}) in ${o.steps} steps, originals at both ends)`);
     });
 
   program
     .command('manifold')
     .argument('<run>', 'run folder written by train (a VAE with a 2-number latent)')
     .description('the learned 2-D latent manifold: a grid of codes at normal quantiles, decoded into one image')
-    .option('-o, --output <PATH>', 'PNG to write', 'manifold.png')
+    .addOption(outputOption('PNG to write', 'manifold.png'))
     .option('--size <N>', 'grid side (size x size images)', intArg, 20)
     .option('--scale <N>', 'pixel scale', intArg, 1)
     .addOption(checkpointOption())
     .addHelpText('after', '\nCodes are the standard normal quantiles of 0.05 ... 0.95: z1 left to right, z2 bottom to top.\n\nExamples:\n  latentkit train --preset vae-mlp --bottleneck 2 --out runs/vae2\n  latentkit manifold runs/vae2 -o manifold.png --size 20')
     .action(async (dir: string, o) => {
+      formatOf(o.output, PNG_ONLY);
       const run = loadVaeRun(dir, o.checkpoint);
       const r = await latentManifold(run.model, { size: o.size });
-      savePng(o.output, samplesPng(run.model, r.images, r.n, { cols: r.size, scale: o.scale, pad: 0 }));
-      process.stdout.write(`wrote ${o.output} (${r.size}x${r.size} decoded codes, z from ${r.axis[0]!.toFixed(2)} to ${r.axis[r.size - 1]!.toFixed(2)})\n`);
+      writeOutput(o.output, samplesPng(run.model, r.images, r.n, { cols: r.size, scale: o.scale, pad: 0 }));
+      reporter(o).status(`wrote ${o.output} (${r.size}x${r.size} decoded codes, z from ${r.axis[0]!.toFixed(2)} to ${r.axis[r.size - 1]!.toFixed(2)})`);
     });
 
   program
     .command('latent-plot')
     .argument('<run>', 'run folder written by train (a VAE preset)')
     .description('scatter plot of test-set codes coloured by label (PCA to 2-D when the latent is wider); SVG or PNG by the extension of -o')
-    .option('-o, --output <PATH>', 'file to write (.svg or .png)', 'latent.svg')
+    .addOption(outputOption('file to write (.svg or .png)', 'latent.svg'))
     .option('--limit <N>', 'plot the first N test images', intArg, 5000)
     .addOption(dataDirOption())
     .addOption(checkpointOption())
     .addHelpText('after', '\nExamples:\n  latentkit latent-plot runs/vae2 -o latent.svg\n  latentkit latent-plot runs/vae16 --limit 10000 -o latent.png')
     .action(async (dir: string, o) => {
+      const format = formatOf(o.output, SVG_OR_PNG);
       const run = loadVaeRun(dir, o.checkpoint);
       if (o.limit < 1) throw new Error('--limit must be at least 1');
       const data = await loadFashionMnist('test', { ...dataSource(o.dataDir), limit: o.limit });
@@ -83,8 +87,7 @@ export function registerVae(program: Command): void {
       const pts = latentPoints(codes, data.n, run.model.latent);
       const title = `${run.modelConfig.preset}: codes of ${data.n} test images${run.model.latent > 2 ? ` (PCA of ${run.model.latent} dims)` : ''}`;
       const svg = latentScatterSvg(pts, data.labels, { classNames: data.classNames, title });
-      if (String(o.output).toLowerCase().endsWith('.png')) writeFileAtomic(o.output, await svgToPng(svg));
-      else writeFileAtomic(o.output, svg);
-      process.stdout.write(`wrote ${o.output} (${data.n} points; axes ${pts.xLabel} / ${pts.yLabel})\n`);
+      writeOutput(o.output, format === 'png' ? await svgToPng(svg) : svg);
+      reporter(o).status(`wrote ${o.output} (${data.n} points; axes ${pts.xLabel} / ${pts.yLabel})`);
     });
 }
