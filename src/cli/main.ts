@@ -1,42 +1,11 @@
-// The latentkit command line. Conventions: a command that reads a run takes the run folder as
-// its first argument; a command that writes a file takes -o PATH. Exit codes: 0 success,
-// 1 failure, 2 usage error (unknown option, bad argument value), as in POSIX utilities.
-import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
-import { registerEmbeddings } from './embeddings.js';
-import { registerExplain } from './explain.js';
-import { registerReport } from './report.js';
-import { registerRunCommands } from './run-commands.js';
-import { registerSeq } from './seq.js';
-import { registerTabular } from './tabular.js';
-import { registerTrain } from './train.js';
-import { registerVae } from './vae.js';
+// The latentkit command line. Exit codes: 0 success, 1 failure, 2 usage error (unknown option,
+// bad argument value, an output the command cannot write), as in POSIX utilities.
+import { CommanderError } from 'commander';
 import { UsageError } from './output.js';
-
-// package.json sits two levels up from both src/cli/ and dist/cli/.
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+import { buildProgram } from './program.js';
 
 const USAGE_EXIT = 2;
-const program = new Command('latentkit')
-  .version(version, '-V, --version', 'print the version and exit')
-  .exitOverride() // inherited by every subcommand, so usage errors reach the handler below
-  .description('Autoencoders for TypeScript: train, inspect and use them from the command line.')
-  .showHelpAfterError('(latentkit COMMAND --help shows the options and examples)')
-  .addHelpText('after', `
-Examples:
-  latentkit train --preset seed-cnn                 the chapter's experiment (20 epochs, Fashion-MNIST)
-  latentkit eval logs/trial_0_autoencoder           valid MSE, PSNR and SSIM of the best checkpoint
-  latentkit reconstruct logs/trial_0_autoencoder -o recon.png
-  latentkit explain conv-transpose                  the chapter's Figure 5.3, computed`);
-
-registerTrain(program);
-registerRunCommands(program);
-registerSeq(program);
-registerTabular(program);
-registerExplain(program);
-registerReport(program);
-registerEmbeddings(program);
-registerVae(program);
+const program = buildProgram();
 
 try {
   await program.parseAsync(process.argv);
