@@ -145,11 +145,14 @@ if (names.includes(E2E)) {
       // PyTorch's end-to-end runs use the setting that won its epoch (or batch-32 training) above.
       const selectorWorkload = torchResults.some((x) => x.workload === 'conv_epoch') ? 'conv_epoch' : 'conv_train_b32';
       for (const tuned of [false, true]) {
+        // Without those results: the first configuration of its kind (tuned: malloc tuned), 1 thread.
+        const fallback = torchConfigs().find((c) => c.tuned === tuned)!;
         const pick = best(torchResults.filter((x) => x.tuned === tuned && x.workload === selectorWorkload));
         const threads = pick?.threads ?? 1;
-        process.stderr.write(`PyTorch ${E2E} (${pick?.config ?? `${tuned ? 'tuned' : 'installed'}, 1 thread`})...\n`);
-        const m = measured([py, `${here}pytorch_chapter.py`, '--epochs', String(e2eEpochs), '--threads', String(threads), '--out', join(dir, `torch${tuned}`)], pick?.env ?? process.env);
-        e2e.push({ engine: `PyTorch ${tuned ? 'tuned' : 'installed'}`, setting: pick?.config ?? `${threads} thread`, wall_s: round(m.wall_s, 1)!, peak_rss_mb: Math.round(m.peak_rss_mb) });
+        const setting = pick?.config ?? `${fallback.name}, 1 thread`;
+        process.stderr.write(`PyTorch ${E2E} (${setting})...\n`);
+        const m = measured([py, `${here}pytorch_chapter.py`, '--epochs', String(e2eEpochs), '--threads', String(threads), '--out', join(dir, `torch${tuned}`)], pick?.env ?? fallback.env);
+        e2e.push({ engine: `PyTorch ${tuned ? 'tuned' : 'installed'}`, setting, wall_s: round(m.wall_s, 1)!, peak_rss_mb: Math.round(m.peak_rss_mb) });
       }
     }
   } finally {

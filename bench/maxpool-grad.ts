@@ -38,8 +38,19 @@ const VARIANTS: Record<string, Variant> = {
     const p = Tensor.where(x.equal(up(y)), priority(x), 0);
     return Tensor.where(p.equal(up(pool(p))), up(d), 0);
   },
-  // first maximum, routed at pooled resolution into slots + grouped ConvTranspose (adopted)
-  'first: slots + grouped ConvT': (x, y, d) => firstMaxGrad(x, y, d, K, K),
+  // first maximum, routed at pooled resolution into slots + grouped ConvTranspose, with the
+  // ConvTranspose upsampler for up(Y) (first version)
+  'first: slots, ConvT up(Y)': (x, y, d) => {
+    const kk = K * K;
+    const p = Tensor.where(x.equal(up(y)), priority(x), 0);
+    const slots = x.constant({ dtype: 'float32', dims: [1, 1, kk, 1, 1], data: Float32Array.from({ length: kk }, (_, i) => kk - i) }, 'slots');
+    const routed = Tensor.where(pool(p).unsqueeze([2]).equal(slots), d.unsqueeze([2]), 0).reshape([d.shape[0]!, C * kk, HO, HO]);
+    const w = new Float32Array(C * kk * kk).map((_, i) => (i % kk === Math.floor(i / kk) % kk ? 1 : 0));
+    const onehot = x.constant({ dtype: 'float32', dims: [C * kk, 1, K, K], data: w }, 'onehot');
+    return routed.convTranspose(onehot, undefined, { strides: [K, K], group: C, output_padding: extra });
+  },
+  // the same with X's covered part (Slice) against a nearest Resize of Y (adopted)
+  'first: slots, Resize up(Y)': (x, y, d) => firstMaxGrad(x, y, d, K, K),
   // forward MaxPool with Indices (the forward is included here) + ScatterElements
   'first: Indices fwd + Scatter': (x, _y, d) => {
     const g = x.g;
@@ -79,8 +90,12 @@ for (const [name, f] of Object.entries(VARIANTS)) {
   const usedFeeds = Object.fromEntries(Object.entries(feeds).filter(([k]) => s.inputNames.includes(k)));
   const out = (await s.run(usedFeeds))[g.outputs[0]!.name]!.data as Float32Array;
   const routed = out.reduce((a, v) => a + (v !== 0 ? 1 : 0), 0);
-  candidates.push({ name, s, usedFeeds, routed, nodes: g.nodes.length, best: Infinity, bestCpu: Infinity });
+  candidates.push({ name, s, usedFeeds, routed, nodes: g.nodes.length, best: Infinity, bestCpu: Infinity, out });
 }
+// Every first-maximum variant must give the adopted rule's dX exactly.
+const adopted = candidates.find((c) => c.name === 'first: slots, Resize up(Y)')!.out;
+for (const c of candidates.filter((c) => c.name.startsWith('first')))
+  if (c.out.some((v, i) => v !== adopted[i])) throw new Error(`${c.name} differs from the adopted rule`);
 for (let r = 0; r < Number(roundsArg); r++)
   for (const c of candidates) {
     const t0 = performance.now(), cpu0 = process.cpuUsage();

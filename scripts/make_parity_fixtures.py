@@ -14,7 +14,10 @@ use `/usr/bin/python3 scripts/make_parity_fixtures.py` there.
 CI does NOT need Python or PyTorch: the generated files in
 test/fixtures/parity/ are committed, and the TypeScript tests read only them.
 Re-run this script only when a model or the data protocol changes, and commit
-the result. Running it twice gives byte-identical files.
+the result. Running it twice gives byte-identical files on one machine; another
+BLAS (OpenBLAS instead of the reference BLAS the committed random-input files
+were made with) changes their last float32 bits, well inside the tests'
+tolerances, so keep the committed files unless a model changes.
 
 What is written, for each model NAME in (conv, mlp, lstm, vae)
 ---------------------------------------------------------------
