@@ -27,7 +27,7 @@ import { pca, pcaTransform } from './pca.js';
 import { encodeRows, loadTabular, type TabularSource } from './tabular.js';
 import { auroc } from '../util/metrics.js';
 import { startModuleWorker } from '../util/worker.js';
-import { defaultHeadBatch, headGrid, searchHeads, type HeadConfig, type HeadKind, type HeadSearchOptions, type TrialResult } from './head-search.js';
+import { defaultHeadBatch, HEAD_DEFAULTS, headGrid, searchHeads, type HeadConfig, type HeadKind, type HeadSearchOptions, type TrialResult } from './head-search.js';
 import { availableParallelism } from 'node:os';
 
 export type FeatureSet = 'raw' | 'bottleneck' | 'dae';
@@ -94,7 +94,7 @@ export interface ProbeResult {
   /** Mean reconstruction loss of the autoencoders on the held-out rows, per fold. */
   reconstruction: Record<string, number[]>;
   /** The head search every feature set got. */
-  search: { grid: HeadConfig[]; maxEpochs: number; patience: number; batchSize: number; validFraction: number; classWeights?: number[] };
+  search: { grid: HeadConfig[]; maxEpochs: number; patience: number; batchSize: number; validFraction: number; halving: boolean; classWeights?: number[] };
   /** Seconds per part, summed over folds (thread time: with several workers they overlap). */
   timings: Record<string, number>;
   workers: number;
@@ -337,7 +337,15 @@ export interface ProbeTask {
 export interface ProbeTaskResult {
   fold: number;
   part: ProbePart;
-  sets: { name: string; width: number; predictions: Partial<Record<HeadKind, Float32Array>>; chosen: Partial<Record<HeadKind, TrialResult>>; classWeights?: number[] }[];
+  sets: {
+    name: string;
+    width: number;
+    predictions: Partial<Record<HeadKind, Float32Array>>;
+    chosen: Partial<Record<HeadKind, TrialResult>>;
+    classWeights?: number[];
+    /** What the search was: identical for every feature set of a fold. */
+    search: { grid: HeadConfig[]; validIndices: Int32Array; batchSize: number; maxEpochs: number; patience: number };
+  }[];
   reconstruction?: number;
   /** Seconds per step of this task: fit-ae, encode, pca, heads:<set>... */
   timings: Record<string, number>;
@@ -382,7 +390,8 @@ export async function runProbeTask(t: ProbeTask): Promise<ProbeTaskResult> {
   for (const f of features) {
     // The same seed for every feature set: the same inner split, batches and initialisation procedure.
     const r = await timed(`heads:${f.name}`, () => searchHeads(t.task, t.classes, f.tr, t.ytr, f.te, f.width, t.head, t.seed + 1000 * t.fold));
-    res.sets.push({ name: f.name, width: f.width, predictions: r.predictions, chosen: r.chosen, classWeights: r.classWeights });
+    const search = { grid: t.head.grid, validIndices: r.validIndices, batchSize: r.batchSize, maxEpochs: t.head.maxEpochs ?? HEAD_DEFAULTS.maxEpochs, patience: t.head.patience ?? HEAD_DEFAULTS.patience };
+    res.sets.push({ name: f.name, width: f.width, predictions: r.predictions, chosen: r.chosen, classWeights: r.classWeights, search });
   }
   return res;
 }
@@ -518,7 +527,7 @@ export async function runProbe(o: ProbeOptions): Promise<ProbeResult> {
   const rows: ProbeRow[] = [...scores.values()]
     .map((s) => ({ features: s.features, width: s.width, head: s.head, metrics: Object.fromEntries(Object.entries(s.values).map(([m, v]) => [m, summary(v)])), chosen: s.chosen }))
     .sort((a, b) => order(a.features) - order(b.features) || a.width - b.width || heads.indexOf(a.head) - heads.indexOf(b.head));
-  const search = { grid: head.grid, maxEpochs: head.maxEpochs ?? 40, patience: head.patience ?? 10, batchSize: head.batchSize ?? defaultHeadBatch(Math.round((n * (k - 1)) / k)), validFraction: head.validFraction ?? 0.1, classWeights };
+  const search = { grid: head.grid, maxEpochs: head.maxEpochs ?? HEAD_DEFAULTS.maxEpochs, patience: head.patience ?? HEAD_DEFAULTS.patience, batchSize: head.batchSize ?? defaultHeadBatch(Math.round((n * (k - 1)) / k)), validFraction: head.validFraction ?? HEAD_DEFAULTS.validFraction, halving: head.halving !== false, classWeights };
   return { source: table.source, target: o.target, task: target.task, classes: target.classes, rows: n, droppedRows: target.dropped, inputWidth, folds: k, results: rows, reconstruction, search, timings, workers: Math.max(1, workerCount), seconds: (performance.now() - t0) / 1000 };
 }
 
@@ -533,7 +542,7 @@ export function formatProbe(r: ProbeResult): string {
   const cfg = (c: TrialResult) => (c.config.hidden ? `${c.config.hidden}u ` : '') + `lr ${c.config.lr} wd ${c.config.weightDecay} @${c.bestEpoch}`;
   const chosen = r.results.map((x) => `  ${x.features}/${x.head}: ${x.chosen.map(cfg).join('; ')}`);
   const s = r.search;
-  const searchLine = `head search (same for every feature set): ${s.grid.length} candidates (${[...new Set(s.grid.map((c) => c.kind === 'mlp' ? `mlp ${c.hidden}` : c.kind))].join(', ')} x lr x weight decay), ≤ ${s.maxEpochs} epochs, patience ${s.patience}, batch ${s.batchSize}, ${Math.round(s.validFraction * 100)}% inner validation${s.classWeights ? ', balanced class weights' : ''}; chosen per fold:`;
+  const searchLine = `head search (same for every feature set): ${s.grid.length} candidates (${[...new Set(s.grid.map((c) => c.kind === 'mlp' ? `mlp ${c.hidden}` : c.kind))].join(', ')} x lr x weight decay), ≤ ${s.maxEpochs} epochs, patience ${s.patience}, batch ${s.batchSize}, ${Math.round(s.validFraction * 100)}% inner validation${s.halving ? ', successive halving after a quarter of the epochs' : ''}${s.classWeights ? ', balanced class weights' : ''}; chosen per fold:`;
   const times = `time: ${r.seconds.toFixed(1)} s wall on ${r.workers} thread${r.workers > 1 ? 's' : ''}; per part (thread seconds, all folds): ${Object.entries(r.timings).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`;
   return [title, head, ...rows, '', searchLine, ...chosen, times].join('\n');
 }
