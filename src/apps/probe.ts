@@ -16,6 +16,7 @@ import { applyNoise, type NoiseSpec } from '../data/noise.js';
 import { encodeTarget, kFold, complement, TabularPreprocessor, tabularReconstructionLoss, type PreprocessOptions, type Task, type TabularLayout } from '../data/tabular/index.js';
 import { crossEntropyLoss, mseLoss } from '../losses/index.js';
 import { DenoisingAutoencoder } from '../models/denoising.js';
+import { PORTO_SEGURO } from '../models/tabular-presets.js';
 import { MLPAutoencoder, type Activation } from '../models/mlp-autoencoder.js';
 import { manualSeed } from '../nn/init.js';
 import { Dropout, Linear, ReLU, Sequential } from '../nn/layers.js';
@@ -26,6 +27,7 @@ import { Rng } from '../util/random.js';
 import { pca, pcaTransform } from './pca.js';
 import { encodeRows, loadTabular, type TabularSource } from './tabular.js';
 import { auroc } from '../util/metrics.js';
+import { threadCpuSeconds } from '../util/thread-cpu.js';
 import { startModuleWorker } from '../util/worker.js';
 import { defaultHeadBatch, HEAD_DEFAULTS, headGrid, searchHeads, type HeadConfig, type HeadKind, type HeadSearchOptions, type TrialResult } from './head-search.js';
 import { availableParallelism } from 'node:os';
@@ -61,6 +63,11 @@ export interface ProbeOptions extends TabularSource {
   dae?: AutoencoderProbeConfig & { noise?: NoiseSpec[]; features?: number[] };
   /** Heads: the search of head-search.ts (grid, epochs, patience, batch, validation share, class weights). */
   head?: HeadSearchOptions;
+  /**
+   * 'porto-seguro': RankGauss inputs, a DAE of 3 ReLU layers of 1500 with swap noise 0.15, all
+   * 4500 activations as features, MLP heads; raw vs DAE stack (explicit options still win).
+   */
+  recipe?: 'porto-seguro';
   /** Worker threads running (fold, part) tasks: 'auto' (default) = one per core; 0 or 1 = this thread. */
   workers?: number | 'auto';
   log?: (line: string) => void;
@@ -97,6 +104,8 @@ export interface ProbeResult {
   search: { grid: HeadConfig[]; maxEpochs: number; patience: number; batchSize: number; validFraction: number; halving: boolean; classWeights?: number[] };
   /** Seconds per part, summed over folds (thread time: with several workers they overlap). */
   timings: Record<string, number>;
+  /** CPU seconds per part, summed over folds (NaN where the platform cannot tell). */
+  cpu: Record<string, number>;
   workers: number;
   /** Wall-clock seconds of the whole probe. */
   seconds: number;
@@ -349,18 +358,21 @@ export interface ProbeTaskResult {
   reconstruction?: number;
   /** Seconds per step of this task: fit-ae, encode, pca, heads:<set>... */
   timings: Record<string, number>;
+  /** The same steps' CPU seconds on the task's thread (what a shared machine's load does not inflate much). */
+  cpu: Record<string, number>;
 }
 
 /** Run one (fold, part): fit what the part needs, then the head search on each of its feature sets. */
 export async function runProbeTask(t: ProbeTask): Promise<ProbeTaskResult> {
   const W = t.layout.width;
-  const res: ProbeTaskResult = { fold: t.fold, part: t.part, sets: [], timings: {} };
+  const res: ProbeTaskResult = { fold: t.fold, part: t.part, sets: [], timings: {}, cpu: {} };
   const timed = async <T>(name: string, f: () => Promise<T> | T): Promise<T> => {
-    const t0 = performance.now();
+    const t0 = performance.now(), c0 = threadCpuSeconds();
     try {
       return await f();
     } finally {
       res.timings[name] = (res.timings[name] ?? 0) + (performance.now() - t0) / 1000;
+      res.cpu[name] = (res.cpu[name] ?? 0) + threadCpuSeconds() - c0;
     }
   };
   const features: { name: string; tr: Float32Array; te: Float32Array; width: number }[] = [];
@@ -429,11 +441,13 @@ export async function runProbe(o: ProbeOptions): Promise<ProbeResult> {
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const seed = o.seed ?? 0;
   const k = o.folds ?? 5;
-  const featureSets = o.features ?? ['raw', 'bottleneck', 'dae'];
-  const heads = o.heads ?? ['logreg', 'mlp'];
+  const recipe = o.recipe === 'porto-seguro' ? PORTO_SEGURO : undefined;
+  const featureSets = o.features ?? (recipe ? ['raw', 'dae'] : ['raw', 'bottleneck', 'dae']);
+  const heads = o.heads ?? (recipe ? ['mlp'] : ['logreg', 'mlp']);
+  const preprocess = o.preprocess ?? (recipe ? { numeric: recipe.numeric } : undefined);
   const withPca = o.pca ?? true;
-  const timings: Record<string, number> = {};
-  const addTime = (name: string, sec: number) => (timings[name] = (timings[name] ?? 0) + sec);
+  const timings: Record<string, number> = {}, cpu: Record<string, number> = {};
+  const addTime = (name: string, sec: number, into = timings) => (into[name] = (into[name] ?? 0) + sec);
   const tLoad = performance.now();
   const { table, schema } = await loadTabular({ ...o, exclude: [...(o.exclude ?? []), o.target] });
   const target = encodeTarget(table, o.target, o.task ?? 'auto');
@@ -444,7 +458,7 @@ export async function runProbe(o: ProbeOptions): Promise<ProbeResult> {
   const folds = kFold(n, k, seed, cls ? target.y : undefined);
   const aeDefaults = { hidden: [64], bottleneck: 8, activation: 'relu' as Activation, epochs: 60, lr: 2e-3, batchSize: 256, patience: 5 };
   const ae = { ...aeDefaults, ...o.ae };
-  const dae = { ...aeDefaults, hidden: [128], bottleneck: 128, noise: [{ kind: 'swap', p: 0.15 }] as NoiseSpec[], ...o.dae };
+  const dae = { ...aeDefaults, hidden: recipe?.hidden ?? [128], bottleneck: recipe?.bottleneck ?? 128, noise: recipe?.noise ?? ([{ kind: 'swap', p: 0.15 }] as NoiseSpec[]), ...o.dae };
   const head = { ...o.head, grid: o.head?.grid ?? headGrid(heads) };
   const workerCount = o.workers === undefined || o.workers === 'auto' ? Math.min(availableParallelism(), 3 * k) : Math.max(0, o.workers);
   log(`probe: ${table.source}, target ${o.target} (${target.task}${target.classes ? `, ${nClasses} classes` : ''}), ${n} rows${target.dropped ? ` (${target.dropped} without a target dropped)` : ''}, ${k}-fold CV, ${head.grid.length} head candidates per feature set, ${workerCount > 1 ? `${workerCount} worker threads` : 'one thread'}`);
@@ -460,7 +474,7 @@ export async function runProbe(o: ProbeOptions): Promise<ProbeResult> {
     const trainIdx = complement(n, testIdx);
     const trRows = Int32Array.from(trainIdx, (i) => target.rows[i]!);
     const teRows = Int32Array.from(testIdx, (i) => target.rows[i]!);
-    const prep = TabularPreprocessor.fit(table, schema, trRows, o.preprocess);
+    const prep = TabularPreprocessor.fit(table, schema, trRows, preprocess);
     const W = (inputWidth = prep.width);
     const xtr = prep.transform(table, trRows), xte = prep.transform(table, teRows);
     testY.push(cls ? Int32Array.from(testIdx, (i) => target.y[i]!) : Float32Array.from(testIdx, (i) => target.y[i]!));
@@ -491,7 +505,9 @@ export async function runProbe(o: ProbeOptions): Promise<ProbeResult> {
   let classWeights: number[] | undefined;
   const finished = (r: ProbeTaskResult) => {
     results.push(r);
-    for (const [name, sec] of Object.entries(r.timings)) addTime(name.startsWith('heads:') ? `heads:${r.part === 'raw' && name !== 'heads:raw' ? 'pca' : r.part}` : name, sec);
+    const partOf = (name: string) => (name.startsWith('heads:') ? `heads:${r.part === 'raw' && name !== 'heads:raw' ? 'pca' : r.part}` : name);
+    for (const [name, sec] of Object.entries(r.timings)) addTime(partOf(name), sec);
+    for (const [name, sec] of Object.entries(r.cpu)) addTime(partOf(name), sec, cpu);
     const line = r.sets.map((s) => Object.entries(s.chosen).map(([h, c]) => `${s.name}/${h} valid ${c!.score.toFixed(3)}`).join(', ')).join(', ');
     log(`fold ${r.fold + 1}/${k} ${r.part} done (${Object.values(r.timings).reduce((a, b) => a + b, 0).toFixed(1)} s): ${line}`);
   };
@@ -528,7 +544,7 @@ export async function runProbe(o: ProbeOptions): Promise<ProbeResult> {
     .map((s) => ({ features: s.features, width: s.width, head: s.head, metrics: Object.fromEntries(Object.entries(s.values).map(([m, v]) => [m, summary(v)])), chosen: s.chosen }))
     .sort((a, b) => order(a.features) - order(b.features) || a.width - b.width || heads.indexOf(a.head) - heads.indexOf(b.head));
   const search = { grid: head.grid, maxEpochs: head.maxEpochs ?? HEAD_DEFAULTS.maxEpochs, patience: head.patience ?? HEAD_DEFAULTS.patience, batchSize: head.batchSize ?? defaultHeadBatch(Math.round((n * (k - 1)) / k)), validFraction: head.validFraction ?? HEAD_DEFAULTS.validFraction, halving: head.halving !== false, classWeights };
-  return { source: table.source, target: o.target, task: target.task, classes: target.classes, rows: n, droppedRows: target.dropped, inputWidth, folds: k, results: rows, reconstruction, search, timings, workers: Math.max(1, workerCount), seconds: (performance.now() - t0) / 1000 };
+  return { source: table.source, target: o.target, task: target.task, classes: target.classes, rows: n, droppedRows: target.dropped, inputWidth, folds: k, results: rows, reconstruction, search, timings, cpu, workers: Math.max(1, workerCount), seconds: (performance.now() - t0) / 1000 };
 }
 
 /** The side-by-side table: one row per (features, head), mean ± std over folds. */
@@ -543,6 +559,7 @@ export function formatProbe(r: ProbeResult): string {
   const chosen = r.results.map((x) => `  ${x.features}/${x.head}: ${x.chosen.map(cfg).join('; ')}`);
   const s = r.search;
   const searchLine = `head search (same for every feature set): ${s.grid.length} candidates (${[...new Set(s.grid.map((c) => c.kind === 'mlp' ? `mlp ${c.hidden}` : c.kind))].join(', ')} x lr x weight decay), ≤ ${s.maxEpochs} epochs, patience ${s.patience}, batch ${s.batchSize}, ${Math.round(s.validFraction * 100)}% inner validation${s.halving ? ', successive halving after a quarter of the epochs' : ''}${s.classWeights ? ', balanced class weights' : ''}; chosen per fold:`;
-  const times = `time: ${r.seconds.toFixed(1)} s wall on ${r.workers} thread${r.workers > 1 ? 's' : ''}; per part (thread seconds, all folds): ${Object.entries(r.timings).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`;
+  const cpuTotal = Object.values(r.cpu).reduce((a, b) => a + b, 0);
+  const times = `time: ${r.seconds.toFixed(1)} s wall on ${r.workers} thread${r.workers > 1 ? 's' : ''}${Number.isFinite(cpuTotal) ? `, ${cpuTotal.toFixed(1)} CPU s in the tasks` : ''}; per part (seconds on the task's thread / its CPU seconds, all folds): ${Object.entries(r.timings).map(([k, v]) => `${k} ${v.toFixed(1)}${r.cpu[k] !== undefined ? `/${r.cpu[k]!.toFixed(1)}` : ''}`).join(', ')}`;
   return [title, head, ...rows, '', searchLine, ...chosen, times].join('\n');
 }

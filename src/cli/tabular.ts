@@ -192,6 +192,7 @@ Examples:
       .option('--features <LIST>', 'feature sets: raw, bottleneck, dae', subset(['raw', 'bottleneck', 'dae'] as const))
       .option('--heads <LIST>', 'models on top: logreg (logistic/linear regression), mlp', subset(['logreg', 'mlp'] as const))
       .option('--no-pca', 'no PCA baselines')
+      .option('--recipe <NAME>', 'porto-seguro: RankGauss, DAE 3x1500 with swap noise 0.15, all 4500 activations as features, MLP heads (raw vs DAE stack)', choice(['porto-seguro'] as const))
       .option('--numeric <T>', 'numeric transform: standard or rankgauss (default standard)', choice(['standard', 'rankgauss', 'none'] as const))
       .option('--bottleneck <K>', 'MLP autoencoder code size (default 8)', intArg)
       .option('--ae-hidden <SIZES>', 'MLP autoencoder hidden sizes (default 64)', sizesArg)
@@ -211,7 +212,9 @@ Examples:
 Examples:
   latentkit probe data.csv --target label
   latentkit probe breast_cancer.csv --skip-lines 1 --no-header --target col31     scikit-learn's copy (python3-sklearn)
-  latentkit probe houses.parquet --target price --heads mlp --features raw,dae -o probe.json`)
+  latentkit probe houses.parquet --target price --heads mlp --features raw,dae -o probe.json
+  latentkit probe claims.csv --target claim --recipe porto-seguro                 the Porto Seguro recipe (heavy: 3x1500 DAE)
+  latentkit probe claims.csv --target claim --recipe porto-seguro --dae-hidden 256 --dae-code 256   the recipe at CPU size`)
     .action(async (path: string, o) => {
       const r = await runProbe({
         path, csv: csvOf(o), schemaFile: o.schema, maxCategories: o.maxCategories, target: o.target, task: o.task, folds: o.folds, seed: o.seed,
@@ -221,6 +224,7 @@ Examples:
         dae: { ...(o.daeHidden ? { hidden: o.daeHidden } : {}), ...(o.daeCode ? { bottleneck: o.daeCode } : {}), ...(o.daeEpochs !== undefined ? { epochs: o.daeEpochs } : {}), ...(o.noise ? { noise: o.noise } : {}) },
         head: { maxEpochs: o.headEpochs, patience: o.patience, classWeights: o.classWeights },
         workers: o.workers,
+        recipe: o.recipe,
       });
       process.stdout.write(`${formatProbe(r)}\n`);
       if (o.output) writeFileAtomic(o.output, JSON.stringify(r, null, 2) + '\n');
