@@ -133,3 +133,24 @@ test('train-tabular: a DAE trained through the Trainer leaves a usable run folde
   assert.equal(codes.size, 16);
   assert.ok(codes.data.every((v) => Number.isFinite(v)));
 });
+
+test('preset porto-seguro: 3 ReLU layers of 1500, all as features, swap noise 0.15, RankGauss inputs by default', async () => {
+  const m = buildModel({ preset: 'porto-seguro', inputSize: 7 }) as DenoisingAutoencoder;
+  assert.deepEqual(m.base.hiddenSizes(), [1500, 1500, 1500]);
+  assert.equal(m.featureSize(), 4500);
+  assert.deepEqual(m.noise, [{ kind: 'swap', p: 0.15, from: 'batch' }]);
+  assert.throws(() => buildModel({ preset: 'porto-seguro' }), /for tables/);
+  // On a table (small widths so the test is quick): the preprocessor uses RankGauss unless told otherwise.
+  const dir = tempDir('lk-porto-');
+  const { writeFileSync, readFileSync } = await import('node:fs');
+  const t = mixedTable(120, 8);
+  const path = join(dir, 'data.csv');
+  writeFileSync(path, ['a,b,yes,color', ...Array.from({ length: t.nRows }, (_, i) => t.data.map((c) => c[i] ?? '').join(','))].join('\n') + '\n');
+  const transforms = async (numeric?: 'standard') => {
+    const out = join(dir, `run-${numeric ?? 'default'}`);
+    await trainTabular({ path, preset: 'porto-seguro', model: { hidden: [8], bottleneck: 8 }, preprocess: numeric ? { numeric } : undefined, epochs: 1, out, log: () => {} });
+    return JSON.parse(readFileSync(join(out, 'preprocessor.json'), 'utf8')).numeric.map((s: { transform: string }) => s.transform);
+  };
+  assert.deepEqual(await transforms(), ['rankgauss', 'rankgauss']);
+  assert.deepEqual(await transforms('standard'), ['standard', 'standard']);
+});

@@ -35,7 +35,7 @@ test('probe: on a synthetic problem driven by 2 latent factors, 2-number codes b
   writeFileSync(path, lines.join('\n') + '\n');
   const r = await runProbe({
     path, target: 'label', folds: 3, seed: 1, features: ['raw', 'bottleneck'], heads: ['logreg'], pca: true,
-    ae: { hidden: [16], bottleneck: 2, epochs: 40, lr: 3e-3, batchSize: 32 }, head: { epochs: 30 }, log: () => {},
+    ae: { hidden: [16], bottleneck: 2, epochs: 40, lr: 3e-3, batchSize: 32 }, workers: 1, log: () => {},
   });
   assert.equal(r.task, 'classification');
   assert.deepEqual(r.classes, ['no', 'yes']);

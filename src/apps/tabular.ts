@@ -197,14 +197,17 @@ export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabular
   const vf = o.validFraction ?? 0.2;
   const [trainRows, validRows] = vf > 0 ? randomSplit(table.nRows, [1 - vf, vf], seed) : [Int32Array.from({ length: table.nRows }, (_, i) => i), new Int32Array(0)];
   // Fitted on the training rows only; a resumed run reuses the saved preprocessor.
-  const prep = o.resume && existsSync(prepPath) ? TabularPreprocessor.load(prepPath) : TabularPreprocessor.fit(table, schema, trainRows, o.preprocess);
+  const fromFile = o.configFile ? readModelConfig(o.configFile) : undefined;
+  const presetName = fromFile?.model.preset ?? o.preset ?? 'dae-tabular';
+  const preset = getPreset(presetName);
+  // A preset may bring its own numeric transform (porto-seguro: RankGauss); --numeric wins.
+  const preprocess = preset.tabularNumeric && !o.preprocess?.numeric ? { ...o.preprocess, numeric: preset.tabularNumeric } : o.preprocess;
+  const prep = o.resume && existsSync(prepPath) ? TabularPreprocessor.load(prepPath) : TabularPreprocessor.fit(table, schema, trainRows, preprocess);
   const x = prep.transform(table, trainRows);
   const xv = prep.transform(table, validRows!);
 
-  const fromFile = o.configFile ? readModelConfig(o.configFile) : undefined;
-  const modelConfig: ModelConfig = { ...(fromFile?.model ?? { preset: o.preset ?? 'dae-tabular' }), ...(o.preset && !fromFile ? { preset: o.preset } : {}), ...o.model, inputSize: prep.width };
+  const modelConfig: ModelConfig = { ...(fromFile?.model ?? { preset: presetName }), ...o.model, inputSize: prep.width };
   for (const [k, v] of Object.entries(modelConfig)) if (v === undefined) delete modelConfig[k];
-  const preset = getPreset(modelConfig.preset);
   for (const k of Object.keys(modelConfig)) if (k !== 'preset' && !preset.options.includes(k)) throw new Error(`preset ${modelConfig.preset} has no option "${k}"; options: ${preset.options.join(', ')}`);
   const d = { ...preset.defaults, ...fromFile?.train };
   const hp = { lr: o.lr ?? d.lr, batchSize: o.batchSize ?? d.batchSize, epochs: o.epochs ?? d.epochs, optimizer: d.optimizer };

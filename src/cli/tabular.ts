@@ -185,13 +185,14 @@ Examples:
     program
       .command('probe')
       .argument('<data>', 'CSV or Parquet file')
-      .description('k-fold CV of a classifier/regressor on raw columns vs autoencoder codes vs stacked DAE features vs PCA of the same width')
+      .description('k-fold CV of a classifier/regressor on raw columns vs autoencoder codes vs stacked DAE features vs PCA of the same width; every feature set gets the same head search (width, learning rate, weight decay; early stopping on an inner validation split)')
       .requiredOption('--target <COL>', 'column to predict')
       .option('--task <T>', 'auto, classification or regression', choice(['auto', 'classification', 'regression'] as const), 'auto')
       .option('--folds <K>', 'cross-validation folds', intArg, 5)
       .option('--features <LIST>', 'feature sets: raw, bottleneck, dae', subset(['raw', 'bottleneck', 'dae'] as const))
       .option('--heads <LIST>', 'models on top: logreg (logistic/linear regression), mlp', subset(['logreg', 'mlp'] as const))
       .option('--no-pca', 'no PCA baselines')
+      .option('--recipe <NAME>', 'porto-seguro: RankGauss, DAE 3x1500 with swap noise 0.15, all 4500 activations as features, MLP heads (raw vs DAE stack)', choice(['porto-seguro'] as const))
       .option('--numeric <T>', 'numeric transform: standard or rankgauss (default standard)', choice(['standard', 'rankgauss', 'none'] as const))
       .option('--bottleneck <K>', 'MLP autoencoder code size (default 8)', intArg)
       .option('--ae-hidden <SIZES>', 'MLP autoencoder hidden sizes (default 64)', sizesArg)
@@ -200,7 +201,10 @@ Examples:
       .option('--dae-code <K>', 'DAE code layer width (default 128)', intArg)
       .option('--dae-epochs <N>', 'DAE epochs (default 100)', intArg)
       .option('--noise <SPEC>', 'DAE corruption (default swap:0.15)', noiseArg)
-      .option('--head-epochs <N>', 'epochs of each classifier/regressor (default 200)', intArg)
+      .option('--head-epochs <N>', 'epochs of the head search (cosine learning-rate decay over them; default 40)', intArg)
+      .option('--patience <N>', 'head search: stop a candidate after N epochs without a better validation score (default 10)', intArg)
+      .option('--class-weights <MODE>', 'auto (balanced weights when the largest class is over 3x the smallest), balanced or none', choice(['auto', 'balanced', 'none'] as const), 'auto')
+      .option('--workers <N>', 'worker threads running (fold, part) tasks (default: one per core; 1 = this thread)', intArg)
       .option('--seed <N>', 'seed for folds, models and noise', intArg, 0)
       .option('-o, --output <PATH>', 'also write all fold scores as JSON'),
   )
@@ -208,7 +212,9 @@ Examples:
 Examples:
   latentkit probe data.csv --target label
   latentkit probe breast_cancer.csv --skip-lines 1 --no-header --target col31     scikit-learn's copy (python3-sklearn)
-  latentkit probe houses.parquet --target price --heads mlp --features raw,dae -o probe.json`)
+  latentkit probe houses.parquet --target price --heads mlp --features raw,dae -o probe.json
+  latentkit probe claims.csv --target claim --recipe porto-seguro                 the Porto Seguro recipe (heavy: 3x1500 DAE)
+  latentkit probe claims.csv --target claim --recipe porto-seguro --dae-hidden 256 --dae-code 256   the recipe at CPU size`)
     .action(async (path: string, o) => {
       const r = await runProbe({
         path, csv: csvOf(o), schemaFile: o.schema, maxCategories: o.maxCategories, target: o.target, task: o.task, folds: o.folds, seed: o.seed,
@@ -216,9 +222,11 @@ Examples:
         preprocess: o.numeric ? { numeric: o.numeric } : undefined,
         ae: { ...(o.bottleneck ? { bottleneck: o.bottleneck } : {}), ...(o.aeHidden ? { hidden: o.aeHidden } : {}), ...(o.aeEpochs !== undefined ? { epochs: o.aeEpochs } : {}) },
         dae: { ...(o.daeHidden ? { hidden: o.daeHidden } : {}), ...(o.daeCode ? { bottleneck: o.daeCode } : {}), ...(o.daeEpochs !== undefined ? { epochs: o.daeEpochs } : {}), ...(o.noise ? { noise: o.noise } : {}) },
-        head: o.headEpochs !== undefined ? { epochs: o.headEpochs } : undefined,
+        head: { maxEpochs: o.headEpochs, patience: o.patience, classWeights: o.classWeights },
+        workers: o.workers,
+        recipe: o.recipe,
       });
-      process.stdout.write(`${formatProbe(r)}\n(${r.seconds.toFixed(1)} s)\n`);
+      process.stdout.write(`${formatProbe(r)}\n`);
       if (o.output) writeFileAtomic(o.output, JSON.stringify(r, null, 2) + '\n');
     });
 }

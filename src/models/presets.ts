@@ -34,6 +34,8 @@ export interface Preset {
   options: string[];
   /** The command that trains this preset when it is not `latentkit train` (e.g. 'train-seq'). */
   trainCommand?: string;
+  /** Tables: the numeric transform `train-tabular` uses unless told otherwise (default standard). */
+  tabularNumeric?: 'standard' | 'rankgauss' | 'none';
   build(cfg: ModelConfig): Autoencoder;
   /**
    * Training objective; default: reconstruct the input with the `loss` default (MSE or BCE).

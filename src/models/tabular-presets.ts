@@ -50,6 +50,31 @@ registerPreset('mlp', {
   build: (cfg) => MLPAutoencoder.fromConfig(mlpConfigOf(cfg), `preset mlp`),
 });
 
+/**
+ * The Porto Seguro recipe (Michael Jahrer's winning solution, Kaggle 2017): RankGauss inputs,
+ * swap noise 0.15, a deep DAE of three ReLU layers of 1500, all three layers (4500 numbers) as
+ * the features of a downstream MLP. The same settings drive `latentkit probe --recipe porto-seguro`.
+ */
+export const PORTO_SEGURO = {
+  numeric: 'rankgauss' as const,
+  hidden: [1500],
+  bottleneck: 1500,
+  noise: [{ kind: 'swap', p: 0.15, from: 'batch' }] as NoiseSpec[],
+  train: { lr: 3e-4, batchSize: 128, epochs: 100 },
+};
+
+registerPreset('porto-seguro', {
+  description: 'the Porto Seguro recipe: RankGauss inputs, swap noise 0.15, DAE of 3 ReLU layers of 1500, all layers (4500) as features (options: the mlp ones plus noise, features); tables via `latentkit train-tabular`',
+  inputShape: IMAGE_SHAPE,
+  defaults: { ...PORTO_SEGURO.train, loss: 'mse', optimizer: 'adam' },
+  options: [...MLP_PRESET_OPTIONS, 'noise', 'features'],
+  tabularNumeric: PORTO_SEGURO.numeric,
+  build: (cfg) => {
+    if (cfg.inputSize === undefined) throw new Error('preset porto-seguro is for tables: train it with `latentkit train-tabular --preset porto-seguro`');
+    return DenoisingAutoencoder.fromConfig({ ...mlpConfigOf({ hidden: PORTO_SEGURO.hidden, bottleneck: PORTO_SEGURO.bottleneck, ...cfg }, true), noise: (cfg.noise as NoiseSpec[] | undefined) ?? PORTO_SEGURO.noise, features: cfg.features as number[] | undefined } as DenoisingConfig, 'preset porto-seguro');
+  },
+});
+
 registerPreset('dae-tabular', {
   description: 'denoising MLP autoencoder, Porto Seguro style (3 ReLU layers of 256, swap noise 0.15; options: the mlp ones plus noise, features); tables via `latentkit train-tabular`',
   inputShape: IMAGE_SHAPE,

@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { loadRun } from '../apps/autoencoder-run.js';
 import { AutoencoderRunner, type InferenceOp } from '../apps/inference.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './worker.js';
+import { startModuleWorker } from '../util/worker.js';
 
 export interface PoolOptions {
   /** Worker threads (default: cores − 1, at least 1, at most 4); 0 runs inference in this thread. */
@@ -61,16 +62,9 @@ class LocalExecutor implements Executor {
   }
 }
 
-/**
- * Start the worker script. Compiled (dist/*.js) it is started directly; from the TypeScript
- * sources (tsx) a two-line bootstrap registers tsx in the thread first, since Node 20 does not
- * apply --import or the parent's loader hooks to a worker's entry module.
- */
+/** Start the worker script (compiled, or from the TypeScript sources under tsx). */
 function startWorker(init: WorkerInit): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
-  const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
-  const entry = JSON.stringify(new URL('./worker.ts', import.meta.url).href);
-  return new Worker(`import(${api}).then((m) => { m.register(); return import(${entry}); });`, { eval: true, workerData: init });
+  return startModuleWorker(new URL('./worker', import.meta.url), import.meta.url.endsWith('.ts'), init);
 }
 
 class WorkerExecutor implements Executor {
