@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import type { Tensor } from '../graph/tensor.js';
 import { imageSetDataset } from '../data/dataset.js';
 import { dataSource, loadFashionMnist } from '../data/fashion-mnist.js';
-import { DataLoader, randomSplit } from '../data/loader.js';
+import { DataLoader } from '../data/loader.js';
 import type { ImageSet } from '../data/dataset.js';
-import { loadImageFolder } from '../data/image-folder.js';
+import { chooseImageShape, conformSet, datasetClassNames, imageFolderSplit, parseClasses, firstImages, selectClasses } from '../data/run-images.js';
 import { bceLoss, mseLoss } from '../losses/index.js';
 import type { Autoencoder } from '../models/conv-autoencoder.js';
 import { buildModel, getPreset, readModelConfig, type ModelConfig, type TrainDefaults } from '../models/index.js';
@@ -28,8 +28,16 @@ export interface ImageTrainOptions {
   configFile?: string;
   bottleneck?: number;
   dataDir?: string;
-  /** Train on a folder of the user's PNG/JPEG images instead (resized to the model's input; 10% held out for validation). */
+  /** Train on a folder of the user's PNG/JPEG/WebP images instead (10% held out for validation). */
   images?: string;
+  /** Input [H, W] (default: the first image's size; Fashion-MNIST 28x28). */
+  imageSize?: [number, number];
+  /** Input channels 1 or 3 (default: 3 if any image of the folder is in colour). */
+  channels?: number;
+  /** Train on these classes only: indices or names ("7", "sneaker,ankle-boot", subfolder names). */
+  classes?: string;
+  /** Leave out images that cannot be decoded (counted in the log) instead of stopping. */
+  skipBad?: boolean;
   epochs?: number;
   batchSize?: number;
   lr?: number;
@@ -83,6 +91,13 @@ export async function trainImageAutoencoder(o: ImageTrainOptions): Promise<Image
   if (o.bottleneck !== undefined) modelConfig.bottleneck = o.bottleneck;
   const preset = getPreset(modelConfig.preset);
   if (preset.trainCommand) throw new Error(`preset ${modelConfig.preset} is trained with \`latentkit ${preset.trainCommand}\`, not \`latentkit train\``);
+  // The input shape is the run's: chosen here, recorded in config.json, read by every command.
+  const shape = modelConfig.inputShape
+    ? [...modelConfig.inputShape]
+    : await chooseImageShape({ images: o.images, imageSize: o.imageSize, channels: o.channels, presetShape: preset.inputShape });
+  modelConfig.inputShape = shape;
+  const dataset = o.images ? `images:${o.images}` : 'fashion-mnist';
+  const classes = o.classes === undefined ? undefined : parseClasses(o.classes, datasetClassNames(dataset));
   const d = { ...preset.defaults, ...fromFile?.train };
   const hp = {
     lr: o.lr ?? d.lr,
@@ -100,15 +115,11 @@ export async function trainImageAutoencoder(o: ImageTrainOptions): Promise<Image
     model.loadStateDict(loadSafetensors(o.init).tensors);
     log(`initialised weights from ${o.init}`);
   }
-  const dataOpts = dataSource(o.dataDir);
-  const shape = preset.inputShape;
-  const [trainSet, validSet] = o.images
-    ? await imageFolderSplit(o.images, shape, seed, o.limitTrain, o.limitValid)
-    : await Promise.all([loadFashionMnist('train', { ...dataOpts, limit: o.limitTrain }), loadFashionMnist('test', { ...dataOpts, limit: o.limitValid })]);
-  if (trainSet.shape.join(',') !== shape.join(',')) throw new Error(`images are [${trainSet.shape}] but preset ${modelConfig.preset} expects [${shape}]`);
+  const [trainSet, validSet] = await trainingImages(o, shape, seed, classes, log);
+  if (trainSet.n === 0 || validSet.n === 0) throw new Error(`no ${trainSet.n === 0 ? 'training' : 'validation'} images${classes ? ` of classes ${classes.join(',')}` : ''}`);
   const outDir = o.out ?? trialDir('logs', o.resume);
   const optimizer = makeOptimizer(hp.optimizer, hp.lr);
-  log(`training ${modelConfig.preset} (${model.numParameters()} parameters) on ${trainSet.n} images, validating on ${validSet.n}; lr ${hp.lr}, batch ${hp.batchSize}, ${hp.epochs} epochs, ${workers === 1 ? '1 thread' : `${workers} data-parallel workers`} -> ${outDir}`);
+  log(`training ${modelConfig.preset} (${model.numParameters()} parameters, input [${shape}]) on ${trainSet.n} images${classes ? ` of classes ${classes.map((c) => trainSet.classNames[c] ?? c).join(', ')}` : ''}, validating on ${validSet.n}; lr ${hp.lr}, batch ${hp.batchSize}, ${hp.epochs} epochs, ${workers === 1 ? '1 thread' : `${workers} data-parallel workers`} -> ${outDir}`);
   const trainer = new Trainer({
     model,
     inputs: preset.inputs?.(modelConfig) ?? [{ name: 'x', shape }],
@@ -129,7 +140,7 @@ export async function trainImageAutoencoder(o: ImageTrainOptions): Promise<Image
     callbacks: o.callbacks,
     session: { intraOpThreads: o.threads ?? 1 },
     workers,
-    config: { model: modelConfig, ...hp, workers, dataset: o.images ? `images:${o.images}` : 'fashion-mnist', limitTrain: o.limitTrain, limitValid: o.limitValid, init: o.init },
+    config: { model: modelConfig, ...hp, workers, dataset, classes, skipBad: o.skipBad || undefined, limitTrain: o.limitTrain, limitValid: o.limitValid, init: o.init },
     log,
   });
   const result = await trainer.fit();
@@ -139,27 +150,34 @@ export async function trainImageAutoencoder(o: ImageTrainOptions): Promise<Image
   const n = Math.min(10, validSet.n);
   const { recon } = await runAutoencoder({ model, inputShape: shape }, validSet.images, n);
   const figure = join(outDir, 'reconstruction.png');
-  savePng(figure, reconstructionFigure(validSet.images, recon, { n, h: shape[1]!, w: shape[2]!, scale: 3 }));
+  savePng(figure, reconstructionFigure(validSet.images, recon, { n, channels: shape[0] as 1 | 3, h: shape[1]!, w: shape[2]!, scale: figureScale(shape[1]!) }));
   const curves = join(outDir, 'loss.svg');
   writeFileAtomic(curves, lossCurves(result.history));
   return { ...result, figure, curves, metricsPath: join(outDir, '_metrics.json'), model };
 }
 
-/** A user's image folder as train/valid ImageSets (a seeded 90/10 split). */
-async function imageFolderSplit(dir: string, shape: number[], seed: number, limitTrain?: number, limitValid?: number): Promise<[ImageSet, ImageSet]> {
-  if (shape[0] !== 1) throw new Error(`--images supports single-channel models; this preset takes [${shape}]`);
-  const all = await loadImageFolder(dir, { size: [shape[1]!, shape[2]!], grayscale: true });
-  if (all.n < 2) throw new Error(`${dir}: need at least 2 images to split into train and valid, found ${all.n}`);
-  const nValid = Math.max(1, Math.round(all.n * 0.1));
-  const [validIdx, trainIdx] = randomSplit(all.n, [nValid, all.n - nValid], seed);
-  const pick = (idx: Int32Array, limit?: number): ImageSet => {
-    const ids = limit === undefined ? idx : idx.subarray(0, limit);
-    const size = shape.reduce((a, b) => a * b, 1);
-    const images = new Float32Array(ids.length * size);
-    ids.forEach((i, k) => images.set(all.images.subarray(i * size, (i + 1) * size), k * size));
-    return { images, labels: Uint8Array.from(ids, (i) => all.labels[i]!), n: ids.length, shape: all.shape, classNames: all.classNames };
-  };
-  return [pick(trainIdx!, limitTrain), pick(validIdx!, limitValid)];
+/**
+ * Train and validation images at the run's shape: Fashion-MNIST's train/test splits, or a
+ * folder's seeded 90/10 split; then the class selection and the limits.
+ */
+async function trainingImages(o: ImageTrainOptions, shape: number[], seed: number, classes: number[] | undefined, log: (l: string) => void): Promise<[ImageSet, ImageSet]> {
+  if (o.images) {
+    const split = await imageFolderSplit(o.images, shape, seed, o.skipBad);
+    if (split.skipped.length) log(`skipped ${split.skipped.length} unreadable image${split.skipped.length > 1 ? 's' : ''} (--skip-bad), e.g. ${split.skipped[0]}`);
+    return [firstImages(selectClasses(split.train, classes), o.limitTrain), firstImages(selectClasses(split.test, classes), o.limitValid)];
+  }
+  const src = dataSource(o.dataDir);
+  // Without a class selection only the first N images need reading.
+  const [train, test] = await Promise.all([
+    loadFashionMnist('train', { ...src, limit: classes ? undefined : o.limitTrain }),
+    loadFashionMnist('test', { ...src, limit: classes ? undefined : o.limitValid }),
+  ]);
+  return [await conformSet(firstImages(selectClasses(train, classes), o.limitTrain), shape), await conformSet(firstImages(selectClasses(test, classes), o.limitValid), shape)];
+}
+
+/** Pixel magnification of figures: 3x for Fashion-MNIST-sized images, less for large ones. */
+export function figureScale(h: number): number {
+  return Math.max(1, Math.min(3, Math.floor(96 / h)));
 }
 
 /** Reconstruct the input; with BCE, also report MSE so runs stay comparable. */
