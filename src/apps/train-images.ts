@@ -16,7 +16,7 @@ import { manualSeed } from '../nn/init.js';
 import { loadSafetensors } from '../nn/safetensors.js';
 import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizer.js';
 import { lossCurvesSvg } from '../viz/plot.js';
-import { reconstructionFigure, savePng } from '../viz/png.js';
+import { figureScale, reconstructionFigure, savePng } from '../viz/png.js';
 import { writeFileAtomic } from '../data/atomic.js';
 import { Trainer, type Callback, type TrainResult } from '../train/trainer.js';
 import type { StepFn } from '../runtime/compile.js';
@@ -173,11 +173,6 @@ async function trainingImages(o: ImageTrainOptions, shape: number[], seed: numbe
     loadFashionMnist('test', { ...src, limit: classes ? undefined : o.limitValid }),
   ]);
   return [await conformSet(firstImages(selectClasses(train, classes), o.limitTrain), shape), await conformSet(firstImages(selectClasses(test, classes), o.limitValid), shape)];
-}
-
-/** Pixel magnification of figures: 3x for Fashion-MNIST-sized images, less for large ones. */
-export function figureScale(h: number): number {
-  return Math.max(1, Math.min(3, Math.floor(96 / h)));
 }
 
 /** Reconstruct the input; with BCE, also report MSE so runs stay comparable. */
