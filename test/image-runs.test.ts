@@ -187,7 +187,7 @@ describe('grayscale and 64x64 folders; the shape comes from the images by defaul
     await trainImageAutoencoder({ images: dir, preset: 'cnn', epochs: 1, out: inferred, progress: false, workers: 1, log: () => {}, limitTrain: 4 });
     assert.deepEqual(config(inferred).model.inputShape, [3, 48, 64]); // H x W of the first image, colour
     await assert.rejects(trainImageAutoencoder({ images: dir, preset: 'cnn', channels: 2, epochs: 1, out: join(root, 'x'), progress: false, log: () => {} }), /--channels: expected 1 or 3, got 2/);
-    await assert.rejects(trainImageAutoencoder({ images: dir, preset: 'seed-cnn', epochs: 1, out: join(root, 'y'), progress: false, log: () => {} }), /preset seed-cnn takes \[1,28,28\] only/);
+    await assert.rejects(trainImageAutoencoder({ images: dir, preset: 'seed-cnn', imageSize: [64, 64], epochs: 1, out: join(root, 'y'), progress: false, log: () => {} }), /preset seed-cnn takes \[1,28,28\] only/);
   });
 });
 

@@ -94,7 +94,7 @@ export async function trainImageAutoencoder(o: ImageTrainOptions): Promise<Image
   // The input shape is the run's: chosen here, recorded in config.json, read by every command.
   const shape = modelConfig.inputShape
     ? [...modelConfig.inputShape]
-    : await chooseImageShape({ images: o.images, imageSize: o.imageSize, channels: o.channels, presetShape: preset.inputShape });
+    : await chooseImageShape({ images: o.images, imageSize: o.imageSize, channels: o.channels, presetShape: preset.inputShape, anyShape: !!preset.anyImageShape });
   modelConfig.inputShape = shape;
   const dataset = o.images ? `images:${o.images}` : 'fashion-mnist';
   const classes = o.classes === undefined ? undefined : parseClasses(o.classes, datasetClassNames(dataset));

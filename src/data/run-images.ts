@@ -34,13 +34,14 @@ export function parseImageSize(v: string): [number, number] {
 }
 
 /**
- * The input shape of a new run: --image-size and --channels where given, else from the images
- * (a folder's first image size, 3 channels if any image is in colour; Fashion-MNIST 1x28x28).
+ * The input shape of a new run: --image-size and --channels where given; the rest from the
+ * images (a folder's first image size, 3 channels if any image is in colour; Fashion-MNIST
+ * 1x28x28) for presets built for any shape, else from the preset (seed-cnn: 1x28x28).
  */
-export async function chooseImageShape(o: { images?: string; imageSize?: [number, number]; channels?: number; presetShape: number[] }): Promise<[number, number, number]> {
+export async function chooseImageShape(o: { images?: string; imageSize?: [number, number]; channels?: number; presetShape: number[]; anyShape: boolean }): Promise<[number, number, number]> {
   if (o.channels !== undefined && o.channels !== 1 && o.channels !== 3) throw new Error(`--channels: expected 1 or 3, got ${o.channels}`);
-  if (o.imageSize && o.channels !== undefined) return [o.channels, ...o.imageSize];
-  const found = o.images ? await folderImageShape(o.images) : FASHION_MNIST_SHAPE;
+  const given = o.imageSize && o.channels !== undefined;
+  const found = given ? FASHION_MNIST_SHAPE : !o.anyShape ? checkImageShape(o.presetShape, 'the preset input') : o.images ? await folderImageShape(o.images) : FASHION_MNIST_SHAPE;
   return [o.channels ?? found[0], ...(o.imageSize ?? [found[1], found[2]])] as [number, number, number];
 }
 
