@@ -212,6 +212,16 @@ describe('one class at a time', () => {
     await assert.rejects(trainImageAutoencoder({ images: dir, preset: 'cnn', classes: 'dog', epochs: 1, out: join(root, 'z'), progress: false, log: () => {} }), /no class "dog"; the classes are 0 class0, 1 class1, 2 class2/);
   });
 
+  test('--augment flip,crop is recorded and seeded: the same seed gives the same losses', async () => {
+    const dir = join(root, 'classes');
+    const train = async (out: string, augment?: string) =>
+      (await trainImageAutoencoder({ images: dir, preset: 'cnn', augment, epochs: 2, seed: 1, out: join(root, out), progress: false, workers: 1, log: () => {} })).history.map((r) => r.train.loss);
+    const a = await train('aug-a', 'flip,crop');
+    assert.deepEqual(await train('aug-b', 'flip,crop'), a);
+    assert.notDeepEqual(await train('aug-none'), a);
+    assert.deepEqual(config(join(root, 'aug-a')).augment, ['flip', 'crop']);
+  });
+
   test('quality per channel: a perfect channel scores MSE 0 and SSIM 1', () => {
     const [c, h, w] = [3, 12, 12];
     const a = Float32Array.from({ length: c * h * w }, (_, i) => (i % 13) / 13);

@@ -7,11 +7,12 @@ import type { Tensor } from '../graph/tensor.js';
 import { imageSetDataset } from '../data/dataset.js';
 import { dataSource, loadFashionMnist } from '../data/fashion-mnist.js';
 import { DataLoader } from '../data/loader.js';
+import { augmentBatch, parseAugment, type Augment } from '../data/augment.js';
 import type { ImageSet } from '../data/dataset.js';
 import { chooseImageShape, conformSet, datasetClassNames, imageFolderSplit, parseClasses, firstImages, selectClasses } from '../data/run-images.js';
 import { bceLoss, mseLoss } from '../losses/index.js';
 import type { Autoencoder } from '../models/conv-autoencoder.js';
-import { buildModel, getPreset, readModelConfig, type ModelConfig, type TrainDefaults } from '../models/index.js';
+import { buildModel, getPreset, readModelConfig, type ModelConfig, type Preset, type TrainDefaults } from '../models/index.js';
 import { manualSeed } from '../nn/init.js';
 import { loadSafetensors } from '../nn/safetensors.js';
 import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizer.js';
@@ -38,6 +39,8 @@ export interface ImageTrainOptions {
   classes?: string;
   /** Leave out images that cannot be decoded (counted in the log) instead of stopping. */
   skipBad?: boolean;
+  /** Training-time augmentation, seeded: "flip", "crop" or "flip,crop". */
+  augment?: string;
   epochs?: number;
   batchSize?: number;
   lr?: number;
@@ -115,6 +118,7 @@ export async function trainImageAutoencoder(o: ImageTrainOptions): Promise<Image
     model.loadStateDict(loadSafetensors(o.init).tensors);
     log(`initialised weights from ${o.init}`);
   }
+  const augment = o.augment ? parseAugment(o.augment) : undefined;
   const [trainSet, validSet] = await trainingImages(o, shape, seed, classes, log);
   if (trainSet.n === 0 || validSet.n === 0) throw new Error(`no ${trainSet.n === 0 ? 'training' : 'validation'} images${classes ? ` of classes ${classes.join(',')}` : ''}`);
   const outDir = o.out ?? trialDir('logs', o.resume);
@@ -124,7 +128,7 @@ export async function trainImageAutoencoder(o: ImageTrainOptions): Promise<Image
     model,
     inputs: preset.inputs?.(modelConfig) ?? [{ name: 'x', shape }],
     step: preset.step?.(hp, modelConfig) ?? reconstructionStep(hp.loss),
-    feeds: preset.feeds?.(modelConfig),
+    feeds: withAugment(preset.feeds?.(modelConfig), augment, shape),
     optimizer,
     train: new DataLoader({ dataset: imageSetDataset(trainSet), batchSize: hp.batchSize, shuffle: o.shuffle ?? true, seed }),
     valid: new DataLoader({ dataset: imageSetDataset(validSet), batchSize: hp.batchSize, shuffle: false }),
@@ -140,7 +144,7 @@ export async function trainImageAutoencoder(o: ImageTrainOptions): Promise<Image
     callbacks: o.callbacks,
     session: { intraOpThreads: o.threads ?? 1 },
     workers,
-    config: { model: modelConfig, ...hp, workers, dataset, classes, skipBad: o.skipBad || undefined, limitTrain: o.limitTrain, limitValid: o.limitValid, init: o.init },
+    config: { model: modelConfig, ...hp, workers, dataset, classes, skipBad: o.skipBad || undefined, augment, limitTrain: o.limitTrain, limitValid: o.limitValid, init: o.init },
     log,
   });
   const result = await trainer.fit();
@@ -173,6 +177,17 @@ async function trainingImages(o: ImageTrainOptions, shape: number[], seed: numbe
     loadFashionMnist('test', { ...src, limit: classes ? undefined : o.limitValid }),
   ]);
   return [await conformSet(firstImages(selectClasses(train, classes), o.limitTrain), shape), await conformSet(firstImages(selectClasses(test, classes), o.limitValid), shape)];
+}
+
+type Feeds = NonNullable<ReturnType<NonNullable<Preset['feeds']>>>;
+
+/** The preset's feeds (default [batch.x]) on augmented training batches; validation stays as is. */
+function withAugment(feeds: Feeds | undefined, augment: Augment[] | undefined, shape: number[]): Feeds | undefined {
+  if (!augment) return feeds;
+  return (batch, rng, info) => {
+    const b = info.training ? { ...batch, x: augmentBatch(batch.x, batch.n, shape, augment, rng) } : batch;
+    return feeds ? feeds(b, rng, info) : [b.x];
+  };
 }
 
 /** Reconstruct the input; with BCE, also report MSE so runs stay comparable. */

@@ -18,6 +18,7 @@ export function registerTrain(program: Command): void {
       .option('--image-size <H[xW]>', 'input size, e.g. 32 or 64x48 (default: the first image\'s size; 28 for Fashion-MNIST); images are stretched to it', parseImageSize)
       .option('--channels <C>', '1 (gray) or 3 (RGB) (default: 3 if any image is in colour)', intArg)
       .option('--classes <LIST>', 'train on these classes only: indices or names, e.g. 7 or sneaker,ankle-boot (class subfolder names for --images)')
+      .option('--augment <LIST>', 'seeded training-time augmentation: flip, crop or flip,crop (random horizontal flips; shifts by up to 1/8 of the size)')
       .option('--skip-bad', 'skip images that cannot be decoded (and count them) instead of stopping at the first'),
     trainingOptions(),
   )
@@ -47,7 +48,7 @@ Examples:
   latentkit train --preset cnn --classes sneaker --out runs/sneakers   one class (then: anomaly runs/sneakers)`)
     .action(async (o) => {
       const r = await trainImageAutoencoder({
-        preset: o.preset, configFile: o.config, bottleneck: o.bottleneck, dataDir: o.dataDir, images: o.images, imageSize: o.imageSize, channels: o.channels, classes: o.classes, skipBad: o.skipBad, epochs: o.epochs, batchSize: o.batchSize,
+        preset: o.preset, configFile: o.config, bottleneck: o.bottleneck, dataDir: o.dataDir, images: o.images, imageSize: o.imageSize, channels: o.channels, classes: o.classes, skipBad: o.skipBad, augment: o.augment, epochs: o.epochs, batchSize: o.batchSize,
         lr: o.lr, schedule: o.schedule, seed: o.seed, out: o.out, init: o.init, resume: o.resume, limitTrain: o.limitTrain,
         limitValid: o.limitValid, steps: o.steps, logEvery: o.logEvery, earlyStopping: o.earlyStopping, shuffle: o.shuffle,
         threads: o.threads, workers: o.workers, progress: o.progress,
