@@ -13,11 +13,13 @@ import { embedRun, readEmbeddingsParquet } from '../src/apps/embed.js';
 import { trainImageAutoencoder } from '../src/apps/train-images.js';
 import { FASHION_MNIST_CLASSES } from '../src/data/fashion-mnist.js';
 import { readImageFile } from '../src/data/image-file.js';
-import { parseClasses, parseImageSize } from '../src/data/run-images.js';
+import { loadRunImages, parseClasses, parseImageSize } from '../src/data/run-images.js';
 import { buildModel } from '../src/models/index.js';
 import { createService } from '../src/serve/server.js';
+import { buildReport } from '../src/viz/report.js';
 import { imageQuality } from '../src/train/image-metrics.js';
 import { runCli } from './helpers/cli.js';
+import { testDataDir } from './helpers/tiny-run.js';
 import { writeImageFolder } from './helpers/colour-images.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -141,6 +143,16 @@ describe('a colour 32x32 run, through every command', () => {
     assert.deepEqual(JSON.parse(readFileSync(join(root, 'export', 'manifest.json'), 'utf8')).input.shape, ['N', 3, 32, 32]);
   });
 
+  test('the report shows the colour reconstructions and quality per channel', async () => {
+    const r = await buildReport(run, {});
+    for (const sec of ['reconstruction', 'quality', 'latent', 'anomaly']) assert.ok(r.sections.includes(sec), `section ${sec} missing: ${JSON.stringify(r.skipped)}`);
+    assert.match(r.html, /4 held-out images of \[3, 32, 32\]/);
+    assert.match(r.html, /<tr><th>all channels<\/th>.*<tr><th>R<\/th>.*<tr><th>G<\/th>.*<tr><th>B<\/th>/s);
+    const uri = /<section id="reconstruction">.*?src="data:image\/png;base64,([^"]+)"/s.exec(r.html)![1]!;
+    const png = PNG.sync.read(Buffer.from(uri, 'base64'));
+    assert.ok(colourPixels(png) > 0, 'the reconstruction grid is gray');
+  });
+
   test('serve: /health reports the shape, /reconstruct answers a colour PNG for a PNG of any size', async () => {
     const svc = await createService(run, { workers: 0, index: false });
     try {
@@ -192,6 +204,21 @@ describe('grayscale and 64x64 folders; the shape comes from the images by defaul
 });
 
 describe('one class at a time', () => {
+  test('--classes on Fashion-MNIST takes names; the run records the indices', async () => {
+    const out = join(root, 'run-sneaker');
+    const lines: string[] = [];
+    await trainImageAutoencoder({ preset: 'cnn', dataDir: testDataDir(), classes: 'sneaker,7', limitTrain: 64, limitValid: 32, epochs: 1, out, progress: false, workers: 1, log: (l) => lines.push(l) });
+    assert.deepEqual(config(out).classes, [7]);
+    assert.match(lines.join('\n'), /on 64 images of classes Sneaker, validating on 32/);
+    // eval reads the held-out images of the run's class only; anomaly scores every class.
+    const loaded = loadRun(out);
+    const held = await loadRunImages(loaded.config, loaded.inputShape, { split: 'test', dataDir: testDataDir(), limit: 50 });
+    assert.ok(held.n > 0 && held.labels.every((l) => l === 7));
+    const all = await loadRunImages(loaded.config, loaded.inputShape, { split: 'test', dataDir: testDataDir(), limit: 50, classes: 'all' });
+    assert.ok(new Set(all.labels).size > 1);
+  });
+
+
   test('--classes on a class folder; anomaly defaults to the run\'s classes and warns on an every-class run', async () => {
     const dir = await writeImageFolder(join(root, 'classes'), { n: 60, width: 16, height: 16, classes: 3 });
     const one = join(root, 'run-class1');
