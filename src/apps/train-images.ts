@@ -2,14 +2,13 @@
 // for training, test split for validation, as in the chapter), with checkpoints, metrics,
 // the reconstruction figure and loss curves in one run directory.
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Tensor } from '../graph/tensor.js';
 import { imageSetDataset } from '../data/dataset.js';
-import { dataSource, loadFashionMnist } from '../data/fashion-mnist.js';
 import { DataLoader } from '../data/loader.js';
 import { augmentBatch, parseAugment, type Augment } from '../data/augment.js';
 import type { ImageSet } from '../data/dataset.js';
-import { chooseImageShape, conformSet, datasetClassNames, imageFolderSplit, parseClasses, firstImages, selectClasses } from '../data/run-images.js';
+import { chooseImageShape, datasetClassNames, firstImages, imageFolderSplit, loadRunImages, parseClasses, selectClasses } from '../data/run-images.js';
 import { bceLoss, mseLoss } from '../losses/index.js';
 import type { Autoencoder } from '../models/conv-autoencoder.js';
 import { buildModel, getPreset, readModelConfig, type ModelConfig, type Preset, type TrainDefaults } from '../models/index.js';
@@ -99,7 +98,8 @@ export async function trainImageAutoencoder(o: ImageTrainOptions): Promise<Image
     ? [...modelConfig.inputShape]
     : await chooseImageShape({ images: o.images, imageSize: o.imageSize, channels: o.channels, presetShape: preset.inputShape, anyShape: !!preset.anyImageShape });
   modelConfig.inputShape = shape;
-  const dataset = o.images ? `images:${o.images}` : 'fashion-mnist';
+  // An absolute folder, so commands run from elsewhere find the run's images.
+  const dataset = o.images ? `images:${resolve(o.images)}` : 'fashion-mnist';
   const classes = o.classes === undefined ? undefined : parseClasses(o.classes, datasetClassNames(dataset));
   const d = { ...preset.defaults, ...fromFile?.train };
   const hp = {
@@ -170,13 +170,11 @@ async function trainingImages(o: ImageTrainOptions, shape: number[], seed: numbe
     if (split.skipped.length) log(`skipped ${split.skipped.length} unreadable image${split.skipped.length > 1 ? 's' : ''} (--skip-bad), e.g. ${split.skipped[0]}`);
     return [firstImages(selectClasses(split.train, classes), o.limitTrain), firstImages(selectClasses(split.test, classes), o.limitValid)];
   }
-  const src = dataSource(o.dataDir);
-  // Without a class selection only the first N images need reading.
-  const [train, test] = await Promise.all([
-    loadFashionMnist('train', { ...src, limit: classes ? undefined : o.limitTrain }),
-    loadFashionMnist('test', { ...src, limit: classes ? undefined : o.limitValid }),
+  const config = { dataset: 'fashion-mnist', classes };
+  return Promise.all([
+    loadRunImages(config, shape, { split: 'train', limit: o.limitTrain, dataDir: o.dataDir }),
+    loadRunImages(config, shape, { split: 'test', limit: o.limitValid, dataDir: o.dataDir }),
   ]);
-  return [await conformSet(firstImages(selectClasses(train, classes), o.limitTrain), shape), await conformSet(firstImages(selectClasses(test, classes), o.limitValid), shape)];
 }
 
 type Feeds = NonNullable<ReturnType<NonNullable<Preset['feeds']>>>;
