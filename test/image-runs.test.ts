@@ -203,6 +203,18 @@ describe('grayscale and 64x64 folders; the shape comes from the images by defaul
   });
 });
 
+test('--resume keeps the shape the run was started with', async () => {
+  const dir = await writeImageFolder(join(root, 'resume'), { n: 20, width: 40, height: 40 });
+  const out = join(root, 'run-resume');
+  const base = { images: dir, preset: 'cnn', out, progress: false, workers: 1 as const, log: () => {} };
+  await trainImageAutoencoder({ ...base, imageSize: [24, 24], epochs: 1 });
+  const lines: string[] = [];
+  const r = await trainImageAutoencoder({ ...base, epochs: 2, resume: true, log: (l) => lines.push(l) });
+  assert.match(lines.join('\n'), /resuming from/);
+  assert.equal(r.history.length, 2);
+  assert.deepEqual(config(out).model.inputShape, [3, 24, 24]); // not the images' 40x40
+});
+
 describe('one class at a time', () => {
   test('--classes on Fashion-MNIST takes names; the run records the indices', async () => {
     const out = join(root, 'run-sneaker');

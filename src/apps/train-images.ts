@@ -1,7 +1,7 @@
 // The chapter's experiment as a function: an image autoencoder on Fashion-MNIST (train split
 // for training, test split for validation, as in the chapter), with checkpoints, metrics,
 // the reconstruction figure and loss curves in one run directory.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Tensor } from '../graph/tensor.js';
 import { imageSetDataset } from '../data/dataset.js';
@@ -93,10 +93,13 @@ export async function trainImageAutoencoder(o: ImageTrainOptions): Promise<Image
   if (o.bottleneck !== undefined) modelConfig.bottleneck = o.bottleneck;
   const preset = getPreset(modelConfig.preset);
   if (preset.trainCommand) throw new Error(`preset ${modelConfig.preset} is trained with \`latentkit ${preset.trainCommand}\`, not \`latentkit train\``);
-  // The input shape is the run's: chosen here, recorded in config.json, read by every command.
+  const outDir = o.out ?? trialDir('logs', o.resume);
+  // The input shape is the run's: chosen here, recorded in config.json, read by every command
+  // (and by --resume, unless --image-size / --channels say otherwise).
+  const resumed = o.resume && o.imageSize === undefined && o.channels === undefined ? previousInputShape(outDir) : undefined;
   const shape = modelConfig.inputShape
     ? [...modelConfig.inputShape]
-    : await chooseImageShape({ images: o.images, imageSize: o.imageSize, channels: o.channels, presetShape: preset.inputShape, anyShape: !!preset.anyImageShape });
+    : resumed ?? await chooseImageShape({ images: o.images, imageSize: o.imageSize, channels: o.channels, presetShape: preset.inputShape, anyShape: !!preset.anyImageShape });
   modelConfig.inputShape = shape;
   // An absolute folder, so commands run from elsewhere find the run's images.
   const dataset = o.images ? `images:${resolve(o.images)}` : 'fashion-mnist';
@@ -121,7 +124,6 @@ export async function trainImageAutoencoder(o: ImageTrainOptions): Promise<Image
   const augment = o.augment ? parseAugment(o.augment) : undefined;
   const [trainSet, validSet] = await trainingImages(o, shape, seed, classes, log);
   if (trainSet.n === 0 || validSet.n === 0) throw new Error(`no ${trainSet.n === 0 ? 'training' : 'validation'} images${classes ? ` of classes ${classes.join(',')}` : ''}`);
-  const outDir = o.out ?? trialDir('logs', o.resume);
   const optimizer = makeOptimizer(hp.optimizer, hp.lr);
   log(`training ${modelConfig.preset} (${model.numParameters()} parameters, input [${shape}]) on ${trainSet.n} images${classes ? ` of classes ${classes.map((c) => trainSet.classNames[c] ?? c).join(', ')}` : ''}, validating on ${validSet.n}; lr ${hp.lr}, batch ${hp.batchSize}, ${hp.epochs} epochs, ${workers === 1 ? '1 thread' : `${workers} data-parallel workers`} -> ${outDir}`);
   const trainer = new Trainer({
@@ -158,6 +160,14 @@ export async function trainImageAutoencoder(o: ImageTrainOptions): Promise<Image
   const curves = join(outDir, 'loss.svg');
   writeFileAtomic(curves, lossCurves(result.history));
   return { ...result, figure, curves, metricsPath: join(outDir, '_metrics.json'), model };
+}
+
+/** The input shape recorded by an earlier run in `dir`, if any. */
+function previousInputShape(dir: string): number[] | undefined {
+  const path = join(dir, 'config.json');
+  if (!existsSync(path)) return undefined;
+  const shape = (JSON.parse(readFileSync(path, 'utf8')) as { model?: ModelConfig }).model?.inputShape;
+  return Array.isArray(shape) ? shape : undefined;
 }
 
 /**
