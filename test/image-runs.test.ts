@@ -2,7 +2,7 @@
 // --channels, or from the images), recorded in config.json and honoured by every command that
 // reads the run; the cnn preset built for the shape; one-class training (--classes).
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { PNG } from 'pngjs';
@@ -213,6 +213,21 @@ test('--resume keeps the shape the run was started with', async () => {
   assert.match(lines.join('\n'), /resuming from/);
   assert.equal(r.history.length, 2);
   assert.deepEqual(config(out).model.inputShape, [3, 24, 24]); // not the images' 40x40
+});
+
+test('--stream (folders larger than memory): a uint8 cache read a batch at a time trains exactly like the in-memory path', async () => {
+  const dir = await writeImageFolder(join(root, 'stream'), { n: 30, width: 20, height: 20, classes: 2 });
+  writeFileSync(join(dir, 'class1', 'broken.png'), 'not a png');
+  const base = { images: dir, preset: 'cnn', imageSize: [16, 16] as [number, number], channels: 3, classes: 'class1', skipBad: true, augment: 'flip', epochs: 2, seed: 2, progress: false, workers: 1 as const };
+  const lines: string[] = [];
+  const streamed = await trainImageAutoencoder({ ...base, stream: true, out: join(root, 'run-stream'), log: (l) => lines.push(l) });
+  const inMemory = await trainImageAutoencoder({ ...base, stream: false, out: join(root, 'run-memory'), log: () => {} });
+  assert.deepEqual(streamed.history.map((r) => [r.train.loss, r.valid.loss]), inMemory.history.map((r) => [r.train.loss, r.valid.loss]));
+  assert.deepEqual(readFileSync(streamed.figure), readFileSync(inMemory.figure));
+  const log = lines.join('\n');
+  assert.match(log, /decoded 31 of 31 images into .*run-stream\/cache\/ \(uint8, read a batch at a time\)/);
+  assert.match(log, /skipped 1 unreadable image \(--skip-bad\), e\.g\. .*broken\.png: /);
+  assert.ok(!existsSync(join(root, 'run-stream', 'cache', 'images-u8.bin')), 'the cache is removed after training');
 });
 
 describe('one class at a time', () => {

@@ -4,11 +4,13 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Tensor } from '../graph/tensor.js';
-import { imageSetDataset } from '../data/dataset.js';
+import { imageSetDataset, subset, type TensorDataset } from '../data/dataset.js';
 import { DataLoader } from '../data/loader.js';
 import { augmentBatch, parseAugment, type Augment } from '../data/augment.js';
 import type { ImageSet } from '../data/dataset.js';
-import { chooseImageShape, datasetClassNames, firstImages, imageFolderSplit, loadRunImages, parseClasses, selectClasses } from '../data/run-images.js';
+import { cacheImageFolder } from '../data/image-cache.js';
+import { listImageFolder } from '../data/image-folder.js';
+import { chooseImageShape, datasetClassNames, firstImages, folderSplitIndices, imageFolderSplit, loadRunImages, parseClasses, selectClasses } from '../data/run-images.js';
 import { bceLoss, mseLoss } from '../losses/index.js';
 import type { Autoencoder } from '../models/conv-autoencoder.js';
 import { buildModel, getPreset, readModelConfig, type ModelConfig, type Preset, type TrainDefaults } from '../models/index.js';
@@ -40,6 +42,11 @@ export interface ImageTrainOptions {
   skipBad?: boolean;
   /** Training-time augmentation, seeded: "flip", "crop" or "flip,crop". */
   augment?: string;
+  /**
+   * Decode the folder once into a uint8 cache file in the run folder and read batches from it
+   * (for folders larger than memory; default: when the decoded float32 images would pass 1 GiB).
+   */
+  stream?: boolean;
   epochs?: number;
   batchSize?: number;
   lr?: number;
@@ -122,44 +129,48 @@ export async function trainImageAutoencoder(o: ImageTrainOptions): Promise<Image
     log(`initialised weights from ${o.init}`);
   }
   const augment = o.augment ? parseAugment(o.augment) : undefined;
-  const [trainSet, validSet] = await trainingImages(o, shape, seed, classes, log);
-  if (trainSet.n === 0 || validSet.n === 0) throw new Error(`no ${trainSet.n === 0 ? 'training' : 'validation'} images${classes ? ` of classes ${classes.join(',')}` : ''}`);
-  const optimizer = makeOptimizer(hp.optimizer, hp.lr);
-  log(`training ${modelConfig.preset} (${model.numParameters()} parameters, input [${shape}]) on ${trainSet.n} images${classes ? ` of classes ${classes.map((c) => trainSet.classNames[c] ?? c).join(', ')}` : ''}, validating on ${validSet.n}; lr ${hp.lr}, batch ${hp.batchSize}, ${hp.epochs} epochs, ${workers === 1 ? '1 thread' : `${workers} data-parallel workers`} -> ${outDir}`);
-  const trainer = new Trainer({
-    model,
-    inputs: preset.inputs?.(modelConfig) ?? [{ name: 'x', shape }],
-    step: preset.step?.(hp, modelConfig) ?? reconstructionStep(hp.loss),
-    feeds: withAugment(preset.feeds?.(modelConfig), augment, shape),
-    optimizer,
-    train: new DataLoader({ dataset: imageSetDataset(trainSet), batchSize: hp.batchSize, shuffle: o.shuffle ?? true, seed }),
-    valid: new DataLoader({ dataset: imageSetDataset(validSet), batchSize: hp.batchSize, shuffle: false }),
-    epochs: hp.epochs,
-    outDir,
-    schedule: parseSchedule(hp.schedule, hp.epochs),
-    earlyStopping: o.earlyStopping ? { patience: o.earlyStopping } : undefined,
-    maxSteps: o.steps,
-    logEvery: o.logEvery,
-    resume: o.resume,
-    progress: o.progress ?? true,
-    seed,
-    callbacks: o.callbacks,
-    session: { intraOpThreads: o.threads ?? 1 },
-    workers,
-    config: { model: modelConfig, ...hp, workers, dataset, classes, skipBad: o.skipBad || undefined, augment, limitTrain: o.limitTrain, limitValid: o.limitValid, init: o.init },
-    log,
-  });
-  const result = await trainer.fit();
-  await trainer.release();
+  const data = await trainingData(o, shape, seed, classes, outDir, log);
+  const { train, valid, preview } = data;
+  try {
+    if (train.length === 0 || valid.length === 0) throw new Error(`no ${train.length === 0 ? 'training' : 'validation'} images${classes ? ` of classes ${classes.join(',')}` : ''}`);
+    const optimizer = makeOptimizer(hp.optimizer, hp.lr);
+    log(`training ${modelConfig.preset} (${model.numParameters()} parameters, input [${shape}]) on ${train.length} images${classes ? ` of classes ${classes.map((c) => data.classNames[c] ?? c).join(', ')}` : ''}, validating on ${valid.length}; lr ${hp.lr}, batch ${hp.batchSize}, ${hp.epochs} epochs, ${workers === 1 ? '1 thread' : `${workers} data-parallel workers`} -> ${outDir}`);
+    const trainer = new Trainer({
+      model,
+      inputs: preset.inputs?.(modelConfig) ?? [{ name: 'x', shape }],
+      step: preset.step?.(hp, modelConfig) ?? reconstructionStep(hp.loss),
+      feeds: withAugment(preset.feeds?.(modelConfig), augment, shape),
+      optimizer,
+      train: new DataLoader({ dataset: train, batchSize: hp.batchSize, shuffle: o.shuffle ?? true, seed }),
+      valid: new DataLoader({ dataset: valid, batchSize: hp.batchSize, shuffle: false }),
+      epochs: hp.epochs,
+      outDir,
+      schedule: parseSchedule(hp.schedule, hp.epochs),
+      earlyStopping: o.earlyStopping ? { patience: o.earlyStopping } : undefined,
+      maxSteps: o.steps,
+      logEvery: o.logEvery,
+      resume: o.resume,
+      progress: o.progress ?? true,
+      seed,
+      callbacks: o.callbacks,
+      session: { intraOpThreads: o.threads ?? 1 },
+      workers,
+      config: { model: modelConfig, ...hp, workers, dataset, classes, skipBad: o.skipBad || undefined, augment, limitTrain: o.limitTrain, limitValid: o.limitValid, init: o.init },
+      log,
+    });
+    const result = await trainer.fit();
+    await trainer.release();
 
-  // The chapter's Figure 5.4 from the best weights, and the loss curves.
-  const n = Math.min(10, validSet.n);
-  const { recon } = await runAutoencoder({ model, inputShape: shape }, validSet.images, n);
-  const figure = join(outDir, 'reconstruction.png');
-  savePng(figure, reconstructionFigure(validSet.images, recon, { n, channels: shape[0] as 1 | 3, h: shape[1]!, w: shape[2]!, scale: figureScale(shape[1]!) }));
-  const curves = join(outDir, 'loss.svg');
-  writeFileAtomic(curves, lossCurves(result.history));
-  return { ...result, figure, curves, metricsPath: join(outDir, '_metrics.json'), model };
+    // The chapter's Figure 5.4 from the best weights, and the loss curves.
+    const { recon } = await runAutoencoder({ model, inputShape: shape }, preview.images, preview.n);
+    const figure = join(outDir, 'reconstruction.png');
+    savePng(figure, reconstructionFigure(preview.images, recon, { n: preview.n, channels: shape[0] as 1 | 3, h: shape[1]!, w: shape[2]!, scale: figureScale(shape[1]!) }));
+    const curves = join(outDir, 'loss.svg');
+    writeFileAtomic(curves, lossCurves(result.history));
+    return { ...result, figure, curves, metricsPath: join(outDir, '_metrics.json'), model };
+  } finally {
+    data.release();
+  }
 }
 
 /** The input shape recorded by an earlier run in `dir`, if any. */
@@ -170,21 +181,67 @@ function previousInputShape(dir: string): number[] | undefined {
   return Array.isArray(shape) ? shape : undefined;
 }
 
+/** What the trainer reads: train and validation datasets, and the first validation images for the figure. */
+interface TrainingData {
+  train: TensorDataset;
+  valid: TensorDataset;
+  /** Up to 10 validation images (for reconstruction.png). */
+  preview: { images: Float32Array; n: number };
+  classNames: string[];
+  /** Frees what the data holds (the on-disk cache of a streamed folder). */
+  release(): void;
+}
+
+/** Decoded float32 folders above this size are streamed from a uint8 cache file by default. */
+const STREAM_ABOVE_BYTES = 1 << 30;
+
 /**
  * Train and validation images at the run's shape: Fashion-MNIST's train/test splits, or a
- * folder's seeded 90/10 split; then the class selection and the limits.
+ * folder's seeded 90/10 split; then the class selection and the limits. Folders too large to
+ * hold as float32 (or with --stream) are decoded once into a uint8 file and read batch by batch.
  */
-async function trainingImages(o: ImageTrainOptions, shape: number[], seed: number, classes: number[] | undefined, log: (l: string) => void): Promise<[ImageSet, ImageSet]> {
-  if (o.images) {
-    const split = await imageFolderSplit(o.images, shape, seed, o.skipBad);
-    if (split.skipped.length) log(`skipped ${split.skipped.length} unreadable image${split.skipped.length > 1 ? 's' : ''} (--skip-bad), e.g. ${split.skipped[0]}`);
-    return [firstImages(selectClasses(split.train, classes), o.limitTrain), firstImages(selectClasses(split.test, classes), o.limitValid)];
+async function trainingData(o: ImageTrainOptions, shape: number[], seed: number, classes: number[] | undefined, outDir: string, log: (l: string) => void): Promise<TrainingData> {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const inMemory = ([train, valid]: ImageSet[]): TrainingData => {
+    const n = Math.min(10, valid!.n);
+    return { train: imageSetDataset(train!), valid: imageSetDataset(valid!), preview: { images: valid!.images.subarray(0, n * size), n }, classNames: train!.classNames, release: () => {} };
+  };
+  const skippedLine = (skipped: string[]) => {
+    if (skipped.length) log(`skipped ${skipped.length} unreadable image${skipped.length > 1 ? 's' : ''} (--skip-bad), e.g. ${skipped[0]}`);
+  };
+  if (!o.images) {
+    const config = { dataset: 'fashion-mnist', classes };
+    return inMemory(await Promise.all([
+      loadRunImages(config, shape, { split: 'train', limit: o.limitTrain, dataDir: o.dataDir }),
+      loadRunImages(config, shape, { split: 'test', limit: o.limitValid, dataDir: o.dataDir }),
+    ]));
   }
-  const config = { dataset: 'fashion-mnist', classes };
-  return Promise.all([
-    loadRunImages(config, shape, { split: 'train', limit: o.limitTrain, dataDir: o.dataDir }),
-    loadRunImages(config, shape, { split: 'test', limit: o.limitValid, dataDir: o.dataDir }),
-  ]);
+  const files = listImageFolder(o.images).files.length;
+  if (!(o.stream ?? files * size * 4 > STREAM_ABOVE_BYTES)) {
+    const split = await imageFolderSplit(o.images, shape, seed, o.skipBad);
+    skippedLine(split.skipped);
+    return inMemory([firstImages(selectClasses(split.train, classes), o.limitTrain), firstImages(selectClasses(split.test, classes), o.limitValid)]);
+  }
+  let shown = 0;
+  const cache = await cacheImageFolder(o.images, shape, join(outDir, 'cache', 'images-u8.bin'), {
+    skipBad: o.skipBad,
+    onProgress: (done, total) => {
+      if (done === total || done - shown >= total / 10) log(`decoded ${(shown = done)} of ${total} images into ${join(outDir, 'cache')}/ (uint8, read a batch at a time)`);
+    },
+  });
+  skippedLine(cache.skipped);
+  const keep = classes ? new Set(classes) : undefined;
+  const pick = (ids: Int32Array, limit?: number) => {
+    const picked = keep ? ids.filter((i) => keep.has(cache.labels[i]!)) : ids;
+    return subset(cache.dataset, limit === undefined ? picked : picked.subarray(0, limit));
+  };
+  const split = folderSplitIndices(cache.n, seed);
+  const train = pick(split.train, o.limitTrain);
+  const valid = pick(split.test, o.limitValid);
+  const n = Math.min(10, valid.length);
+  const images = new Float32Array(n * size);
+  valid.gather(Int32Array.from({ length: n }, (_, i) => i), images);
+  return { train, valid, preview: { images, n }, classNames: cache.classNames, release: () => cache.close() };
 }
 
 type Feeds = NonNullable<ReturnType<NonNullable<Preset['feeds']>>>;

@@ -19,6 +19,7 @@ export function registerTrain(program: Command): void {
       .option('--channels <C>', '1 (gray) or 3 (RGB) (default: 3 if any image is in colour)', intArg)
       .option('--classes <LIST>', 'train on these classes only: indices or names, e.g. 7 or sneaker,ankle-boot (class subfolder names for --images)')
       .option('--augment <LIST>', 'seeded training-time augmentation: flip, crop or flip,crop (random horizontal flips; shifts by up to 1/8 of the size)')
+      .option('--stream', 'decode the folder once into a uint8 cache file and read a batch at a time (for folders larger than memory; default above 1 GiB of decoded images)')
       .option('--skip-bad', 'skip images that cannot be decoded (and count them) instead of stopping at the first'),
     trainingOptions(),
   )
@@ -48,7 +49,7 @@ Examples:
   latentkit train --preset cnn --classes sneaker --out runs/sneakers   one class (then: anomaly runs/sneakers)`)
     .action(async (o) => {
       const r = await trainImageAutoencoder({
-        preset: o.preset, configFile: o.config, bottleneck: o.bottleneck, dataDir: o.dataDir, images: o.images, imageSize: o.imageSize, channels: o.channels, classes: o.classes, skipBad: o.skipBad, augment: o.augment, epochs: o.epochs, batchSize: o.batchSize,
+        preset: o.preset, configFile: o.config, bottleneck: o.bottleneck, dataDir: o.dataDir, images: o.images, imageSize: o.imageSize, channels: o.channels, classes: o.classes, skipBad: o.skipBad, augment: o.augment, stream: o.stream, epochs: o.epochs, batchSize: o.batchSize,
         lr: o.lr, schedule: o.schedule, seed: o.seed, out: o.out, init: o.init, resume: o.resume, limitTrain: o.limitTrain,
         limitValid: o.limitValid, steps: o.steps, logEvery: o.logEvery, earlyStopping: o.earlyStopping, shuffle: o.shuffle,
         threads: o.threads, workers: o.workers, progress: o.progress,

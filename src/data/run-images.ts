@@ -112,9 +112,15 @@ export async function imageFolderSplit(dir: string, shape: readonly number[], se
   const [c, h, w] = checkImageShape(shape, 'the run input');
   const all = await loadImageFolder(dir, { size: [h, w], grayscale: c === 1, skipBad });
   if (all.n < 2) throw new Error(`${dir}: need at least 2 images to split into train and held-out, found ${all.n}`);
-  const nTest = Math.max(1, Math.round(all.n * 0.1));
-  const [testIdx, trainIdx] = randomSplit(all.n, [nTest, all.n - nTest], seed);
-  return { train: pickImages(all, trainIdx!), test: pickImages(all, testIdx!), skipped: all.skipped };
+  const { train, test } = folderSplitIndices(all.n, seed);
+  return { train: pickImages(all, train), test: pickImages(all, test), skipped: all.skipped };
+}
+
+/** The seeded 90/10 split of a folder's n decoded images (positions in folder order). */
+export function folderSplitIndices(n: number, seed: number): { train: Int32Array; test: Int32Array } {
+  const nTest = Math.max(1, Math.round(n * 0.1));
+  const [test, train] = randomSplit(n, [nTest, n - nTest], seed);
+  return { train: train!, test: test! };
 }
 
 export interface RunImagesOptions {
