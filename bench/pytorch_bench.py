@@ -26,6 +26,7 @@ workload to get its own peak).
 Workloads:
   conv_train_b32, conv_train_b256   ConvAutoencoder, Adam(lr=0.02), MSE to input
   conv_infer_b32, conv_infer_b1000  ConvAutoencoder forward only
+  colour32_train_b64                the cnn preset at [3, 32, 32], Adam(lr=2e-3), MSE to input
   mlp_train_b256                    784-512-256-32-256-512-784 (ReLU, Sigmoid out), Adam(1e-3), MSE
   lstm_train_b256                   LSTM(28,128) encoder -> LSTM(28,128) decoder fed zeros
                                     with the encoder's final (h, c) -> Linear(128,28);
@@ -57,6 +58,24 @@ class MlpAutoencoder(nn.Module):
             nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 32))
         self.decoder = nn.Sequential(
             nn.Linear(32, 256), nn.ReLU(), nn.Linear(256, 512), nn.ReLU(), nn.Linear(512, 784), nn.Sigmoid())
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
+
+
+class DeepConvColour32(nn.Module):
+    """latentkit's `cnn` preset built for [3, 32, 32] (DeepConvAutoencoder(4, 16, [3, 32, 32]))."""
+
+    def __init__(self, bottleneck=4, w=16):
+        super().__init__()
+        self.encoder = nn.Sequential(
+            nn.Conv2d(3, w, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(w, 2 * w, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Flatten(), nn.Linear(2 * w * 64, bottleneck))
+        self.decoder = nn.Sequential(
+            nn.Linear(bottleneck, 2 * w * 64), nn.ReLU(), nn.Unflatten(1, (2 * w, 8, 8)),
+            nn.ConvTranspose2d(2 * w, w, 4, stride=2, padding=1), nn.ReLU(),
+            nn.ConvTranspose2d(w, 3, 4, stride=2, padding=1), nn.Sigmoid())
 
     def forward(self, x):
         return self.decoder(self.encoder(x))
@@ -168,6 +187,7 @@ WORKLOADS = {
     "conv_infer_b32": (32, lambda b: make_infer_step(ConvAutoencoder(), torch.rand(b, 1, 28, 28))),
     "conv_infer_b1000": (1000, lambda b: make_infer_step(ConvAutoencoder(), torch.rand(b, 1, 28, 28))),
     "mlp_train_b256": (256, lambda b: make_train_step(MlpAutoencoder(), 1e-3, torch.rand(b, 784), identity)),
+    "colour32_train_b64": (64, lambda b: make_train_step(DeepConvColour32(), 2e-3, torch.rand(b, 3, 32, 32), identity)),
     "lstm_train_b256": (256, lambda b: make_train_step(LstmAutoencoder(), 1e-3, torch.rand(b, 28, 28), time_reverse)),
 }
 EPOCH_IMAGES = 60000

@@ -1,7 +1,7 @@
 // One benchmark workload in its own process (so peak RSS is its own). Prints one JSON line.
 //   node --import tsx bench/workloads.ts NAME [--threads N] [--seconds S]
 import { mseLoss } from '../src/losses/index.js';
-import { ConvAutoencoder } from '../src/models/conv-autoencoder.js';
+import { ConvAutoencoder, DeepConvAutoencoder } from '../src/models/conv-autoencoder.js';
 import { LSTMAutoencoder, MLPAutoencoder } from '../src/models/mlp-autoencoder.js';
 import type { Module } from '../src/nn/module.js';
 import { Adam } from '../src/optim/optimizer.js';
@@ -20,6 +20,8 @@ const recon: StepFn = (m, [x]) => ({ loss: mseLoss(m.call(x!), x!) });
 export const SPECS: Record<string, Spec> = {
   conv: { model: () => new ConvAutoencoder(), shape: [1, 28, 28], lr: 0.02, step: recon },
   mlp: { model: () => new MLPAutoencoder([784, 512, 256, 32]), shape: [784], lr: 1e-3, step: recon },
+  // The cnn preset built for colour 32x32 (two stride-2 stages to 8x8); DeepConvColour32 in pytorch_bench.py.
+  colour32: { model: () => new DeepConvAutoencoder(4, 16, [3, 32, 32]), shape: [3, 32, 32], lr: 2e-3, step: recon },
   lstm: {
     model: () => new LSTMAutoencoder(28, 128, 28),
     shape: [28, 28],
@@ -34,6 +36,7 @@ export const WORKLOADS: Record<string, { spec: string; kind: 'train' | 'infer' |
   conv_infer_b32: { spec: 'conv', kind: 'infer', batch: 32 },
   conv_infer_b1000: { spec: 'conv', kind: 'infer', batch: 1000 },
   mlp_train_b256: { spec: 'mlp', kind: 'train', batch: 256 },
+  colour32_train_b64: { spec: 'colour32', kind: 'train', batch: 64 },
   lstm_train_b256: { spec: 'lstm', kind: 'train', batch: 256 },
   conv_epoch: { spec: 'conv', kind: 'epoch', batch: 32 },
 };

@@ -4,16 +4,18 @@
 // test-artifacts/ (LATENTKIT_UPDATE_DOCS=1 writes them to docs/ for the README instead).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PNG } from 'pngjs';
 import type { BrowserContext, Page } from 'playwright-core';
 import { startPlaygroundServer, type PlaygroundServer } from '../src/apps/playground-server.js';
+import { trainImageAutoencoder } from '../src/apps/train-images.js';
 import { writeWebBundle } from '../src/apps/web-bundle.js';
 import { loadFashionMnist, locateFashionMnist } from '../src/data/fashion-mnist.js';
 import { buildReport } from '../src/viz/report.js';
+import { writeImageFolder } from './helpers/colour-images.js';
 import { tempDir } from './helpers/tmp.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -198,5 +200,41 @@ describe('in Chromium', { skip, timeout: 150_000 }, () => {
     mkdirSync(DOCS, { recursive: true });
     await rp.screenshot({ path: join(DOCS, 'report.png'), fullPage: true });
     await rp.close();
+  });
+
+  it('a colour run: the playground draws its images and reconstructions in colour, and trains on them', async () => {
+    const images = await writeImageFolder(join(tmp, 'colour'), { n: 40, width: 16, height: 16 });
+    const colourRun = join(tmp, 'colour-run');
+    await trainImageAutoencoder({ images, preset: 'cnn', epochs: 1, out: colourRun, progress: false, workers: 1, log: () => {} });
+    const colourModel = join(tmp, 'colour-model');
+    await writeWebBundle(colourRun, colourModel, { neighbours: 4, trainSamples: 32, batchSize: 8 });
+    // The same page, now serving the colour run's bundle (the offsite guard reads `server`).
+    await server.close();
+    server = await startPlaygroundServer({ modelDir: colourModel, distDir: dist, port: 0 });
+    await page.goto(server.url);
+    await page.waitForSelector('body[data-ready]', { timeout: 30_000 });
+    assert.equal(await page.getAttribute('body', 'data-ready'), '1', await page.textContent('#status') ?? '');
+    assert.match((await page.textContent('#status')) ?? '', /16×16 RGB input/);
+    const before = Number(await page.getAttribute('#recon', 'data-version'));
+    await page.setInputFiles('#file', { name: 'disc.png', mimeType: 'image/png', buffer: readFileSync(join(images, 'img0005.png')) });
+    await page.waitForFunction((v) => Number(document.getElementById('recon')!.dataset.version) > v, before);
+    const rgb = (sel: string) =>
+      page.$eval(sel, (c) => {
+        const cv = c as HTMLCanvasElement;
+        return Array.from(cv.getContext('2d')!.getImageData(0, 0, cv.width, cv.height).data);
+      });
+    const input = await rgb('#input');
+    const chroma = (d: number[]) => Array.from({ length: d.length / 4 }, (_, i) => Math.abs(d[4 * i]! - d[4 * i + 1]!) + Math.abs(d[4 * i + 1]! - d[4 * i + 2]!)).filter((v) => v > 30).length;
+    assert.ok(chroma(input) > 128, `input canvas has ${chroma(input)} coloured pixels of 256`);
+    // The file as the model saw it: its own RGB values (16x16 already, no resampling).
+    const file = PNG.sync.read(readFileSync(join(images, 'img0005.png')));
+    const off = Array.from({ length: 256 }, (_, i) => Math.abs(input[4 * i]! - file.data[4 * i]!) + Math.abs(input[4 * i + 2]! - file.data[4 * i + 2]!)).reduce((a, b) => a + b) / 256;
+    assert.ok(off < 2, `input differs from the file by ${off} per pixel`);
+    assert.ok(chroma(await rgb('#recon')) > 0, 'the reconstruction is gray');
+    await page.fill('#train-steps', '5');
+    await page.click('#train');
+    await page.waitForSelector('body[data-trained-steps="5"]', { timeout: 40_000 });
+    assert.deepEqual(problems, []);
+    assert.deepEqual(offsite, []);
   });
 });

@@ -155,7 +155,7 @@ test('explain conv-transpose: the chapter’s 2x2 -> 3x3 example and a strided, 
   assert.ok(PNG.sync.read(readFileSync(out)).width > 0);
 });
 
-test('your own images: --images trains on a folder; a wrong-size image is refused by name unless --resize', async () => {
+test('your own images: --images trains seed-cnn on a folder at its 28x28 gray input; other sizes are stretched by the one reader', async () => {
   const sharp = (await import('sharp')).default;
   const dir = tmp();
   const imgs = join(dir, 'imgs');
@@ -167,12 +167,16 @@ test('your own images: --images trains on a folder; a wrong-size image is refuse
   const r = cli(['train', '--images', imgs, '--epochs', '1', '--batch-size', '8', '--out', out, '--no-progress']);
   assert.equal(r.code, 0, r.err);
   assert.match(r.err, /on 22 images, validating on 2/);
-  const wrong = cli(['reconstruct', out, '--image', join(imgs, 'img00.png'), '-o', join(dir, 'x.png')]);
-  assert.notEqual(wrong.code, 0);
-  assert.match(wrong.err, /img00\.png: image is 40x36, the model takes 28x28/);
-  assert.equal(wrong.err.trim().split('\n').length, 1);
+  assert.deepEqual(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).model.inputShape, [1, 28, 28]);
+  const plain = cli(['reconstruct', out, '--image', join(imgs, 'img00.png'), join(imgs, 'img01.png'), '--scale', '1', '-o', join(dir, 'x.png')]);
+  assert.equal(plain.code, 0, plain.err);
+  const bad = cli(['reconstruct', out, '--image', join(dir, 'missing.png'), '-o', join(dir, 'z.png')]);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.err, /missing\.png: cannot read/);
+  assert.equal(bad.err.trim().split('\n').length, 1);
   const ok = cli(['reconstruct', out, '--image', join(imgs, 'img00.png'), join(imgs, 'img01.png'), '--resize', '--scale', '1', '-o', join(dir, 'y.png')]);
   assert.equal(ok.code, 0, ok.err);
   const png = PNG.sync.read(readFileSync(join(dir, 'y.png')));
   assert.ok(png.width >= 56 && png.width <= 56 + 6, `width ${png.width}`);
+  assert.deepEqual(readFileSync(join(dir, 'x.png')), readFileSync(join(dir, 'y.png'))); // --resize is the default now
 });

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { loadImageFolder } from '../src/data/image-folder.js';
+import { folderImageShape, loadImageFolder } from '../src/data/image-folder.js';
 import { tempDir } from './helpers/tmp.js';
 
 const root = tempDir('latentkit-imgs-');
@@ -12,7 +12,8 @@ after(() => rmSync(root, { recursive: true, force: true }));
 async function writeImage(path: string, w: number, h: number, channels: 1 | 3, fill: (x: number, y: number, c: number) => number) {
   const raw = Buffer.alloc(w * h * channels);
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < channels; c++) raw[(y * w + x) * channels + c] = fill(x, y, c);
-  const img = sharp(raw, { raw: { width: w, height: h, channels } });
+  const gray = sharp(raw, { raw: { width: w, height: h, channels } });
+  const img = channels === 1 ? gray.toColourspace('b-w') : gray;
   mkdirSync(join(path, '..'), { recursive: true });
   await (path.endsWith('.png') ? img.png() : img.jpeg({ quality: 95 })).toFile(path);
 }
@@ -57,13 +58,40 @@ describe('loadImageFolder', () => {
     assert.deepEqual(bytes, [255, 0, 255, 0, /* G */ 0, 0, 0, 0, /* B */ 51, 51, 51, 51]);
   });
 
-  test('an unreadable image names the file', async () => {
+  test('bad images (0 bytes, truncated, text named .png) are one-line errors naming the file; skipBad counts them', async () => {
     const dir = join(root, 'broken');
-    await writeImage(join(dir, 'good.png'), 2, 2, 1, () => 1);
-    writeFileSync(join(dir, 'bad.png'), 'this is not a png');
-    await assert.rejects(loadImageFolder(dir, { size: [2, 2] }), (e: Error) =>
-      e.message.startsWith(`${join(dir, 'bad.png')}: cannot read image`),
-    );
+    await writeImage(join(dir, 'good.png'), 8, 8, 3, (x, y, c) => (x * 30 + y * 7 + c * 50) % 256);
+    const good = readFileSync(join(dir, 'good.png'));
+    const cases: Record<string, Buffer | string> = { 'empty.png': Buffer.alloc(0), 'text.png': 'this is not a png', 'truncated.png': good.subarray(0, Math.floor(good.length / 2)) };
+    for (const [name, bytes] of Object.entries(cases)) {
+      const one = join(root, `broken-${name}`);
+      mkdirSync(one, { recursive: true });
+      writeFileSync(join(one, 'a-good.png'), good);
+      writeFileSync(join(one, name), bytes);
+      await assert.rejects(loadImageFolder(one, { size: [4, 4] }), (e: Error) => {
+        assert.ok(e.message.startsWith(`${join(one, name)}: `), e.message);
+        assert.doesNotMatch(e.message, /\n/);
+        return true;
+      });
+      writeFileSync(join(dir, name), bytes);
+    }
+    const d = await loadImageFolder(dir, { size: [4, 4], grayscale: false, skipBad: true });
+    assert.equal(d.n, 1);
+    assert.deepEqual(d.files, [join(dir, 'good.png')]);
+    assert.equal(d.skipped.length, 3);
+    assert.match(d.skipped[0]!, /empty\.png: empty file \(0 bytes\)/);
+  });
+
+  test('WebP is read; the default shape is the first image\'s size, colour if any image is', async () => {
+    const dir = join(root, 'webp');
+    await writeImage(join(dir, 'a.png'), 6, 4, 1, () => 90);
+    const raw = Buffer.alloc(5 * 5 * 3, 200);
+    await sharp(raw, { raw: { width: 5, height: 5, channels: 3 } }).webp({ lossless: true }).toFile(join(dir, 'b.webp'));
+    const d = await loadImageFolder(dir, { size: [4, 6] });
+    assert.equal(d.n, 2);
+    assert.ok(d.images.subarray(24).every((v) => Math.round(v * 255) === 200));
+    assert.deepEqual(await folderImageShape(dir), [3, 4, 6]);
+    assert.deepEqual(await folderImageShape(join(root, 'flat')), [1, 3, 4]);
   });
 
   test('empty, missing, or mixed folders are clear errors', async () => {

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { PNG } from 'pngjs';
 import { loadRun, runAutoencoder } from '../src/apps/autoencoder-run.js';
 import { embedRun } from '../src/apps/embed.js';
-import { decodeImage } from '../src/apps/image-input.js';
+import { decodeImage } from '../src/data/image-file.js';
 import { loadFashionMnist } from '../src/data/fashion-mnist.js';
 import type { ImageSet } from '../src/data/dataset.js';
 import { createService, type Service } from '../src/serve/server.js';

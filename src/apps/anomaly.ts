@@ -3,11 +3,12 @@
 // sample's error; predict() flags samples above the threshold. Plus AUROC and average
 // precision for labelled data, and per-pixel error maps.
 import { writeFileAtomic } from '../data/atomic.js';
-import { dataSource, loadFashionMnist, type Split } from '../data/fashion-mnist.js';
+import type { Split } from '../data/fashion-mnist.js';
+import { datasetClassNames, loadRunImages, parseClasses } from '../data/run-images.js';
 import { loadRun, type LoadedRun } from './autoencoder-run.js';
 import { AutoencoderRunner, perSampleMse, type RunnerOptions } from './inference.js';
 import { colormap } from '../viz/colormap.js';
-import { encodePng } from '../viz/png.js';
+import { encodePng, figureScale } from '../viz/png.js';
 import { auroc, averagePrecision } from '../util/metrics.js';
 
 export { auroc, averagePrecision };
@@ -142,6 +143,8 @@ export class ReconstructionAnomalyDetector {
 export interface AnomalyFigureOptions {
   h: number;
   w: number;
+  /** Channels of the images, 1 (gray) or 3 (RGB); default 1. */
+  channels?: 1 | 3;
   /** Pixel magnification (default 3). */
   scale?: number;
   /** Upper end of the error colour scale (default the largest error shown). */
@@ -149,22 +152,33 @@ export interface AnomalyFigureOptions {
 }
 
 /**
- * n columns: the image (gray), its reconstruction (gray) and the per-pixel squared error
- * (viridis, one scale for the whole figure) stacked vertically. Single-channel images.
+ * n columns: the image, its reconstruction (gray or colour, as the input) and the per-pixel
+ * squared error (averaged over channels; viridis, one scale for the whole figure) stacked
+ * vertically. `images`, `recon` and `errors` are n x C x H x W.
  */
 export function anomalyFigure(images: Float32Array, recon: Float32Array, errors: Float32Array, n: number, opts: AnomalyFigureOptions): Buffer {
   const { h, w } = opts;
+  const c = opts.channels ?? 1;
   const scale = opts.scale ?? 3;
   const pad = 2;
-  const size = h * w;
+  const plane = h * w;
+  const size = c * plane;
+  // One error value per pixel: the mean over channels.
+  const pixErr = new Float32Array(n * plane);
+  for (let i = 0; i < n; i++) for (let p = 0; p < plane; p++) {
+    let e = 0;
+    for (let ch = 0; ch < c; ch++) e += errors[i * size + ch * plane + p]!;
+    pixErr[i * plane + p] = e / c;
+  }
   let maxErr = opts.maxError ?? 0;
-  if (opts.maxError === undefined) for (let i = 0; i < n * size; i++) if (errors[i]! > maxErr) maxErr = errors[i]!;
+  if (opts.maxError === undefined) for (const e of pixErr) if (e > maxErr) maxErr = e;
   const W = n * w * scale + (n + 1) * pad;
   const H = 3 * h * scale + 4 * pad;
   const out = new Uint8Array(W * H * 3).fill(255);
-  const gray = (v: number): [number, number, number] => {
-    const b = Math.round(Math.min(1, Math.max(0, Number.isFinite(v) ? v : 0)) * 255);
-    return [b, b, b];
+  const byte = (v: number) => Math.round(Math.min(1, Math.max(0, Number.isFinite(v) ? v : 0)) * 255);
+  const colourAt = (a: Float32Array, i: number, p: number): [number, number, number] => {
+    const r = byte(a[i * size + p]!);
+    return c === 1 ? [r, r, r] : [r, byte(a[i * size + plane + p]!), byte(a[i * size + 2 * plane + p]!)];
   };
   for (let i = 0; i < n; i++) {
     const x0 = pad + i * (w * scale + pad);
@@ -172,9 +186,9 @@ export function anomalyFigure(images: Float32Array, recon: Float32Array, errors:
       const y0 = pad + row * (h * scale + pad);
       for (let y = 0; y < h * scale; y++)
         for (let x = 0; x < w * scale; x++) {
-          const p = i * size + Math.floor(y / scale) * w + Math.floor(x / scale);
-          const c = row === 0 ? gray(images[p]!) : row === 1 ? gray(recon[p]!) : colormap('viridis', maxErr > 0 ? errors[p]! / maxErr : 0);
-          out.set(c, ((y0 + y) * W + x0 + x) * 3);
+          const p = Math.floor(y / scale) * w + Math.floor(x / scale);
+          const px = row === 0 ? colourAt(images, i, p) : row === 1 ? colourAt(recon, i, p) : colormap('viridis', maxErr > 0 ? pixErr[i * plane + p]! / maxErr : 0);
+          out.set(px, ((y0 + y) * W + x0 + x) * 3);
         }
     }
   }
@@ -189,8 +203,11 @@ export interface AnomalyRunOptions {
   limit?: number;
   dataDir?: string;
   checkpoint?: 'best' | 'last';
-  /** Normal classes: the others are the anomalies AUROC and AP are computed for. */
-  normal?: number[];
+  /**
+   * Normal classes (indices, or a list like "7" / "sneaker,ankle-boot"): the others are the
+   * anomalies AUROC and AP are computed for. Default: the classes the run trained on, if any.
+   */
+  normal?: number[] | string;
   /**
    * Where the threshold comes from: 'self' fits on the scored data (contamination = the
    * expected anomaly fraction in it); 'valid' fits on normal validation images from the train
@@ -233,16 +250,34 @@ export interface AnomalyRunResult {
   counts?: BinaryCounts;
   /** Ids shown in the heat map, most anomalous first. */
   top?: number[];
+  /** The normal classes used (from --normal or the run's classes). */
+  normal?: number[];
+  /** Things worth knowing about the numbers (e.g. the run saw the anomalous classes in training). */
+  warnings: string[];
+}
+
+/** The index just after the n-th (1-based) label in `classes`, or labels.length. */
+function afterNth(labels: Uint8Array, classes: Set<number>, n: number): number {
+  let seen = 0;
+  for (let i = 0; i < labels.length; i++) if (classes.has(labels[i]!) && ++seen === n) return i + 1;
+  return labels.length;
 }
 
 export async function anomalyRun(runDir: string, o: AnomalyRunOptions = {}): Promise<AnomalyRunResult> {
   const run = loadRun(runDir, o.checkpoint ?? 'best');
   const split = o.split ?? 'test';
-  const src = dataSource(o.dataDir);
-  const data = await loadFashionMnist(split, { ...src, limit: o.limit });
+  const runClasses = run.config.classes as number[] | undefined;
+  const warnings: string[] = [];
+  const normalList = typeof o.normal === 'string' ? parseClasses(o.normal, datasetClassNames(run.config.dataset as string | undefined), '--normal') : (o.normal ?? runClasses);
+  if (normalList && !runClasses)
+    warnings.push(`the run was trained on every class, anomalies included, so its reconstruction error says little about them; train on the normal classes first: latentkit train --classes ${normalList.join(',')}`);
+  else if (normalList && runClasses && normalList.join(',') !== runClasses.join(','))
+    warnings.push(`the run was trained on classes ${runClasses.join(',')}, not on the normal classes ${normalList.join(',')}`);
+  // Every class is scored: the ones the run did not train on are what it should flag.
+  const data = await loadRunImages(run.config, run.inputShape, { split, limit: o.limit, dataDir: o.dataDir, classes: 'all' });
   const [c, h, w] = data.shape;
   const det = new ReconstructionAnomalyDetector(run, { contamination: o.contamination, batchSize: o.batchSize });
-  const normal = o.normal ? new Set(o.normal) : undefined;
+  const normal = normalList ? new Set(normalList) : undefined;
   try {
     const px = await det.pixelErrors(data.images, data.n);
     let thresholdFrom: AnomalyRunResult['thresholdFrom'];
@@ -255,14 +290,16 @@ export async function anomalyRun(runDir: string, o: AnomalyRunOptions = {}): Pro
       thresholdFrom = 'self';
     } else {
       const trained = typeof run.config.limitTrain === 'number' ? (run.config.limitTrain as number) : undefined;
-      const start = o.validStart ?? trained ?? 0;
       const count = o.validCount ?? 2000;
-      const train = await loadFashionMnist('train', { ...src, limit: start + count });
+      // With a class selection the run read the train split further than limitTrain images.
+      const train = await loadRunImages(run.config, run.inputShape, { split: 'train', dataDir: o.dataDir, classes: 'all', limit: o.validStart !== undefined || !runClasses ? (o.validStart ?? trained ?? 0) + count : undefined });
+      const start = o.validStart ?? (trained === undefined ? 0 : runClasses ? afterNth(train.labels, new Set(runClasses), trained) : trained);
+      const end = Math.min(train.n, start + count);
       if (train.n <= start) throw new Error(`the validation images start at train index ${start}, but the train split has ${train.n}; pass a smaller validStart (--valid-start)`);
       const size = c * h * w;
       const keep: number[] = [];
-      for (let i = start; i < train.n; i++) if (!normal || normal.has(train.labels[i]!)) keep.push(i);
-      if (!keep.length) throw new Error(`no images of the normal classes among train images ${start}..${train.n - 1}`);
+      for (let i = start; i < end; i++) if (!normal || normal.has(train.labels[i]!)) keep.push(i);
+      if (!keep.length) throw new Error(`no images of the normal classes among train images ${start}..${end - 1}`);
       const imgs = new Float32Array(keep.length * size);
       keep.forEach((i, k) => imgs.set(train.images.subarray(i * size, (i + 1) * size), k * size));
       await det.fit(imgs, keep.length);
@@ -282,6 +319,8 @@ export async function anomalyRun(runDir: string, o: AnomalyRunOptions = {}): Pro
       predictions,
       ids: Int32Array.from({ length: data.n }, (_, i) => i),
       classLabels: data.labels,
+      normal: normalList,
+      warnings,
     };
     if (normal) {
       const truth = Uint8Array.from(data.labels, (l) => (normal.has(l) ? 0 : 1));
@@ -297,15 +336,14 @@ export async function anomalyRun(runDir: string, o: AnomalyRunOptions = {}): Pro
       writeFileAtomic(o.csv, lines.join('\n') + '\n');
     }
     if (o.heatmap) {
-      if (c !== 1) throw new Error('the heat map draws single-channel images only');
       const top = Array.from({ length: data.n }, (_, i) => i).sort((a, b) => px.scores[b]! - px.scores[a]!).slice(0, Math.max(1, o.top ?? 10));
-      const size = h * w;
+      const size = c * h * w;
       const pick = (a: Float32Array) => {
         const out = new Float32Array(top.length * size);
         top.forEach((id, k) => out.set(a.subarray(id * size, (id + 1) * size), k * size));
         return out;
       };
-      writeFileAtomic(o.heatmap, anomalyFigure(pick(data.images), pick(px.recon), pick(px.errors), top.length, { h, w }));
+      writeFileAtomic(o.heatmap, anomalyFigure(pick(data.images), pick(px.recon), pick(px.errors), top.length, { h, w, channels: c as 1 | 3, scale: figureScale(h) }));
       res.top = top;
     }
     return res;

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Autoencoder } from '../models/conv-autoencoder.js';
 import type { Module } from '../nn/module.js';
-import { buildModel, getPreset, type ModelConfig } from '../models/index.js';
+import { buildModel, inputShapeOf, type ModelConfig } from '../models/index.js';
 import { readCheckpoint } from '../train/checkpoint.js';
 import { AutoencoderRunner } from './inference.js';
 
@@ -12,6 +12,7 @@ export interface LoadedRun {
   dir: string;
   model: Autoencoder;
   modelConfig: ModelConfig;
+  /** Per-sample input [C, H, W] the run was trained at (config.json's model.inputShape, else the preset's). */
   inputShape: number[];
   config: Record<string, unknown>;
 }
@@ -39,7 +40,7 @@ export function readRunModel(dir: string, checkpoint: 'best' | 'last', writtenBy
 
 export function loadRun(dir: string, checkpoint: 'best' | 'last' = 'best'): LoadedRun {
   const { config, modelConfig, model } = readRunModel(dir, checkpoint, 'train');
-  return { dir, model: model as Autoencoder, modelConfig, inputShape: getPreset(modelConfig.preset).inputShape, config };
+  return { dir, model: model as Autoencoder, modelConfig, inputShape: inputShapeOf(modelConfig), config };
 }
 
 /** Codes and reconstructions for many samples, batch by batch. */

@@ -5,11 +5,12 @@
 //   "LKC1" | uint32 header length | header JSON (UTF-8) | codes | decoder weights (safetensors)
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../data/atomic.js';
-import { dataSource, loadFashionMnist, type Split } from '../data/fashion-mnist.js';
+import type { Split } from '../data/fashion-mnist.js';
+import { loadRunImages, type RunImageConfig } from '../data/run-images.js';
 import { buildModel, type ModelConfig } from '../models/index.js';
 import type { StateDict } from '../nn/module.js';
 import { decodeSafetensors, encodeSafetensors } from '../nn/safetensors.js';
-import { imageQuality } from '../train/image-metrics.js';
+import { imageQuality, type ImageQuality } from '../train/image-metrics.js';
 import { loadRun } from './autoencoder-run.js';
 import { AutoencoderRunner } from './inference.js';
 
@@ -127,7 +128,7 @@ export interface LkcHeader {
   dtype: CodeDtype;
   quant?: { min: number[]; scale: number[] };
   /** Where the images came from, so a reader can compare against them. */
-  source?: { dataset: string; split: string; start: number; count: number };
+  source?: { dataset: string; split: string; start: number; count: number; seed?: number; skipBad?: boolean };
   codesBytes: number;
   decoderBytes: number;
 }
@@ -206,11 +207,8 @@ export interface CompressOptions {
   checkpoint?: 'best' | 'last';
 }
 
-export interface Quality {
-  mse: number;
-  psnr: number;
-  ssim: number;
-}
+/** MSE, PSNR, SSIM (and per channel for colour). */
+export type Quality = ImageQuality;
 
 export interface CompressResult {
   path: string;
@@ -231,12 +229,19 @@ export interface CompressResult {
   reference: Quality;
 }
 
+/** Enough to load the same images again (decompress --compare): dataset, split, and a folder's split seed. */
+function sourceOf(config: RunImageConfig, split: string, count: number): NonNullable<LkcHeader['source']> {
+  const folder = config.dataset?.startsWith('images:');
+  return { dataset: config.dataset ?? 'fashion-mnist', split, start: 0, count, ...(folder ? { seed: config.seed ?? 0, skipBad: config.skipBad } : {}) };
+}
+
 export async function compressRun(runDir: string, o: CompressOptions): Promise<CompressResult> {
   const dtype = o.dtype ?? 'float32';
   if (!CODE_DTYPES.includes(dtype)) throw new Error(`unknown dtype "${dtype}"; choose one of ${CODE_DTYPES.join(', ')}`);
   const run = loadRun(runDir, o.checkpoint ?? 'best');
   const split = o.split ?? 'test';
-  const data = await loadFashionMnist(split, { ...dataSource(o.dataDir), limit: o.limit });
+  // Every class: a compressor is not limited to what the run trained on.
+  const data = await loadRunImages(run.config, run.inputShape, { split, limit: o.limit, dataDir: o.dataDir, classes: 'all' });
   const runner = AutoencoderRunner.fromRun(run);
   let codes: Float32Array, ref: Float32Array;
   try {
@@ -246,7 +251,7 @@ export async function compressRun(runDir: string, o: CompressOptions): Promise<C
   }
   const q = quantizeCodes(codes, data.n, runner.codeSize, dtype);
   const bytes = encodeLkc(
-    { model: run.modelConfig, inputShape: run.inputShape, codeShape: run.model.codeShape(), n: data.n, dtype, source: { dataset: 'fashion-mnist', split, start: 0, count: data.n } },
+    { model: run.modelConfig, inputShape: run.inputShape, codeShape: run.model.codeShape(), n: data.n, dtype, source: sourceOf(run.config, split, data.n) },
     q,
     decoderStateDict(run.model.stateDict()),
   );
@@ -254,8 +259,8 @@ export async function compressRun(runDir: string, o: CompressOptions): Promise<C
   // The round trip reads the file back, as decompress does.
   const f = decodeLkc(readFileSync(o.out), o.out);
   const recon = await decodeLkcImages(f);
-  const [, h, w] = data.shape;
-  const quality = (r: Float32Array): Quality => imageQuality(data.images, r, data.n, h, w);
+  const [c, h, w] = data.shape;
+  const quality = (r: Float32Array): Quality => imageQuality(data.images, r, data.n, h, w, c);
   const rawBytes = data.images.length;
   return {
     path: o.out,
@@ -285,12 +290,12 @@ export async function decompressFile(path: string, o: { compare?: boolean; dataD
   const res: DecompressResult = { header: f.header, recon };
   if (o.compare) {
     const s = f.header.source;
-    if (!s || s.dataset !== 'fashion-mnist') throw new Error(`${path}: the file does not say which images it holds; cannot compare`);
-    const data = await loadFashionMnist(s.split as Split, { ...dataSource(o.dataDir), limit: s.start + s.count });
+    if (!s?.dataset) throw new Error(`${path}: the file does not say which images it holds; cannot compare`);
+    const data = await loadRunImages(s, f.header.inputShape, { split: s.split as Split, limit: s.start + s.count, dataDir: o.dataDir, classes: 'all' });
     const size = f.header.inputShape.reduce((a, b) => a * b, 1);
     const orig = data.images.subarray(s.start * size, (s.start + s.count) * size);
-    const [, h, w] = f.header.inputShape as [number, number, number];
-    res.quality = imageQuality(orig, recon, f.header.n, h, w);
+    const [c, h, w] = f.header.inputShape as [number, number, number];
+    res.quality = imageQuality(orig, recon, f.header.n, h, w, c);
   }
   return res;
 }

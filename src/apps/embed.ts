@@ -4,7 +4,8 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../data/atomic.js';
 import type { ImageSet } from '../data/dataset.js';
-import { dataSource, loadFashionMnist, type Split } from '../data/fashion-mnist.js';
+import type { Split } from '../data/fashion-mnist.js';
+import { loadRunImages } from '../data/run-images.js';
 import { loadRun, type LoadedRun } from './autoencoder-run.js';
 import { AutoencoderRunner } from './inference.js';
 import { exactKnn } from './knn.js';
@@ -230,10 +231,10 @@ export function latestPointerPath(runDir: string): string {
   return join(runDir, 'embeddings', 'latest.json');
 }
 
-/** Codes of a Fashion-MNIST split, as Embeddings. */
+/** Codes of a split of the run's dataset (every class), as Embeddings. */
 export async function embedSplit(run: LoadedRun, opts: Pick<EmbedOptions, 'split' | 'limit' | 'dataDir' | 'batchSize'> = {}): Promise<Embeddings> {
   const split = opts.split ?? 'test';
-  const data = await loadFashionMnist(split, { ...dataSource(opts.dataDir), limit: opts.limit });
+  const data = await loadRunImages(run.config, run.inputShape, { split, limit: opts.limit, dataDir: opts.dataDir, classes: 'all' });
   const runner = AutoencoderRunner.fromRun(run, { batchSize: opts.batchSize });
   try {
     return await embedImages(runner, data, split);
@@ -263,7 +264,7 @@ export async function embedRun(runDir: string, opts: EmbedOptions = {}): Promise
   const e = await embedSplit(run, opts);
   const t1 = performance.now();
   const parquet = resolve(opts.out ?? join(runDir, 'embeddings', `${split}.parquet`));
-  const meta = { run: resolve(runDir), checkpoint: opts.checkpoint ?? 'best', model: run.modelConfig, codeShape: run.model.codeShape(), dataset: 'fashion-mnist', split, limit: opts.limit ?? null, created: new Date().toISOString() };
+  const meta = { run: resolve(runDir), checkpoint: opts.checkpoint ?? 'best', model: run.modelConfig, codeShape: run.model.codeShape(), inputShape: run.inputShape, dataset: run.config.dataset ?? 'fashion-mnist', split, limit: opts.limit ?? null, created: new Date().toISOString() };
   let index: string | undefined;
   if (opts.index !== false) index = indexPathFor(parquet);
   await writeEmbeddingsParquet(parquet, e, { ...meta, index: index ? basename(index) : null });

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { Rng } from '../util/random.js';
 import { loadRun } from './autoencoder-run.js';
 import { AnnIndex, exactKnn, indexPathFor, latestPointerPath, readEmbeddingsParquet, type Embeddings, type Neighbor } from './embed.js';
-import { readImageFile } from './image-input.js';
+import { readImageFile } from '../data/image-file.js';
 import { AutoencoderRunner } from './inference.js';
 
 export interface NeighborRow extends Neighbor {

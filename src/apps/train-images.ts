@@ -1,22 +1,24 @@
 // The chapter's experiment as a function: an image autoencoder on Fashion-MNIST (train split
 // for training, test split for validation, as in the chapter), with checkpoints, metrics,
 // the reconstruction figure and loss curves in one run directory.
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Tensor } from '../graph/tensor.js';
-import { imageSetDataset } from '../data/dataset.js';
-import { dataSource, loadFashionMnist } from '../data/fashion-mnist.js';
-import { DataLoader, randomSplit } from '../data/loader.js';
+import { imageSetDataset, subset, type TensorDataset } from '../data/dataset.js';
+import { DataLoader } from '../data/loader.js';
+import { augmentBatch, parseAugment, type Augment } from '../data/augment.js';
 import type { ImageSet } from '../data/dataset.js';
-import { loadImageFolder } from '../data/image-folder.js';
+import { cacheImageFolder } from '../data/image-cache.js';
+import { listImageFolder } from '../data/image-folder.js';
+import { chooseImageShape, datasetClassNames, firstImages, folderSplitIndices, imageFolderSplit, loadRunImages, parseClasses, selectClasses } from '../data/run-images.js';
 import { bceLoss, mseLoss } from '../losses/index.js';
 import type { Autoencoder } from '../models/conv-autoencoder.js';
-import { buildModel, getPreset, readModelConfig, type ModelConfig, type TrainDefaults } from '../models/index.js';
+import { buildModel, getPreset, readModelConfig, type ModelConfig, type Preset, type TrainDefaults } from '../models/index.js';
 import { manualSeed } from '../nn/init.js';
 import { loadSafetensors } from '../nn/safetensors.js';
 import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizer.js';
 import { lossCurvesSvg } from '../viz/plot.js';
-import { reconstructionFigure, savePng } from '../viz/png.js';
+import { figureScale, reconstructionFigure, savePng } from '../viz/png.js';
 import { writeFileAtomic } from '../data/atomic.js';
 import { Trainer, type Callback, type TrainResult } from '../train/trainer.js';
 import type { StepFn } from '../runtime/compile.js';
@@ -28,8 +30,23 @@ export interface ImageTrainOptions {
   configFile?: string;
   bottleneck?: number;
   dataDir?: string;
-  /** Train on a folder of the user's PNG/JPEG images instead (resized to the model's input; 10% held out for validation). */
+  /** Train on a folder of the user's PNG/JPEG/WebP images instead (10% held out for validation). */
   images?: string;
+  /** Input [H, W] (default: the first image's size; Fashion-MNIST 28x28). */
+  imageSize?: [number, number];
+  /** Input channels 1 or 3 (default: 3 if any image of the folder is in colour). */
+  channels?: number;
+  /** Train on these classes only: indices or names ("7", "sneaker,ankle-boot", subfolder names). */
+  classes?: string;
+  /** Leave out images that cannot be decoded (counted in the log) instead of stopping. */
+  skipBad?: boolean;
+  /** Training-time augmentation, seeded: "flip", "crop" or "flip,crop". */
+  augment?: string;
+  /**
+   * Decode the folder once into a uint8 cache file in the run folder and read batches from it
+   * (for folders larger than memory; default: when the decoded float32 images would pass 1 GiB).
+   */
+  stream?: boolean;
   epochs?: number;
   batchSize?: number;
   lr?: number;
@@ -83,6 +100,17 @@ export async function trainImageAutoencoder(o: ImageTrainOptions): Promise<Image
   if (o.bottleneck !== undefined) modelConfig.bottleneck = o.bottleneck;
   const preset = getPreset(modelConfig.preset);
   if (preset.trainCommand) throw new Error(`preset ${modelConfig.preset} is trained with \`latentkit ${preset.trainCommand}\`, not \`latentkit train\``);
+  const outDir = o.out ?? trialDir('logs', o.resume);
+  // The input shape is the run's: chosen here, recorded in config.json, read by every command
+  // (and by --resume, unless --image-size / --channels say otherwise).
+  const resumed = o.resume && o.imageSize === undefined && o.channels === undefined ? previousInputShape(outDir) : undefined;
+  const shape = modelConfig.inputShape
+    ? [...modelConfig.inputShape]
+    : resumed ?? await chooseImageShape({ images: o.images, imageSize: o.imageSize, channels: o.channels, presetShape: preset.inputShape, anyShape: !!preset.anyImageShape });
+  modelConfig.inputShape = shape;
+  // An absolute folder, so commands run from elsewhere find the run's images.
+  const dataset = o.images ? `images:${resolve(o.images)}` : 'fashion-mnist';
+  const classes = o.classes === undefined ? undefined : parseClasses(o.classes, datasetClassNames(dataset));
   const d = { ...preset.defaults, ...fromFile?.train };
   const hp = {
     lr: o.lr ?? d.lr,
@@ -100,66 +128,131 @@ export async function trainImageAutoencoder(o: ImageTrainOptions): Promise<Image
     model.loadStateDict(loadSafetensors(o.init).tensors);
     log(`initialised weights from ${o.init}`);
   }
-  const dataOpts = dataSource(o.dataDir);
-  const shape = preset.inputShape;
-  const [trainSet, validSet] = o.images
-    ? await imageFolderSplit(o.images, shape, seed, o.limitTrain, o.limitValid)
-    : await Promise.all([loadFashionMnist('train', { ...dataOpts, limit: o.limitTrain }), loadFashionMnist('test', { ...dataOpts, limit: o.limitValid })]);
-  if (trainSet.shape.join(',') !== shape.join(',')) throw new Error(`images are [${trainSet.shape}] but preset ${modelConfig.preset} expects [${shape}]`);
-  const outDir = o.out ?? trialDir('logs', o.resume);
-  const optimizer = makeOptimizer(hp.optimizer, hp.lr);
-  log(`training ${modelConfig.preset} (${model.numParameters()} parameters) on ${trainSet.n} images, validating on ${validSet.n}; lr ${hp.lr}, batch ${hp.batchSize}, ${hp.epochs} epochs, ${workers === 1 ? '1 thread' : `${workers} data-parallel workers`} -> ${outDir}`);
-  const trainer = new Trainer({
-    model,
-    inputs: preset.inputs?.(modelConfig) ?? [{ name: 'x', shape }],
-    step: preset.step?.(hp, modelConfig) ?? reconstructionStep(hp.loss),
-    feeds: preset.feeds?.(modelConfig),
-    optimizer,
-    train: new DataLoader({ dataset: imageSetDataset(trainSet), batchSize: hp.batchSize, shuffle: o.shuffle ?? true, seed }),
-    valid: new DataLoader({ dataset: imageSetDataset(validSet), batchSize: hp.batchSize, shuffle: false }),
-    epochs: hp.epochs,
-    outDir,
-    schedule: parseSchedule(hp.schedule, hp.epochs),
-    earlyStopping: o.earlyStopping ? { patience: o.earlyStopping } : undefined,
-    maxSteps: o.steps,
-    logEvery: o.logEvery,
-    resume: o.resume,
-    progress: o.progress ?? true,
-    seed,
-    callbacks: o.callbacks,
-    session: { intraOpThreads: o.threads ?? 1 },
-    workers,
-    config: { model: modelConfig, ...hp, workers, dataset: o.images ? `images:${o.images}` : 'fashion-mnist', limitTrain: o.limitTrain, limitValid: o.limitValid, init: o.init },
-    log,
-  });
-  const result = await trainer.fit();
-  await trainer.release();
+  const augment = o.augment ? parseAugment(o.augment) : undefined;
+  const data = await trainingData(o, shape, seed, classes, outDir, log);
+  const { train, valid, preview } = data;
+  try {
+    if (train.length === 0 || valid.length === 0) throw new Error(`no ${train.length === 0 ? 'training' : 'validation'} images${classes ? ` of classes ${classes.join(',')}` : ''}`);
+    const optimizer = makeOptimizer(hp.optimizer, hp.lr);
+    log(`training ${modelConfig.preset} (${model.numParameters()} parameters, input [${shape}]) on ${train.length} images${classes ? ` of classes ${classes.map((c) => data.classNames[c] ?? c).join(', ')}` : ''}, validating on ${valid.length}; lr ${hp.lr}, batch ${hp.batchSize}, ${hp.epochs} epochs, ${workers === 1 ? '1 thread' : `${workers} data-parallel workers`} -> ${outDir}`);
+    const trainer = new Trainer({
+      model,
+      inputs: preset.inputs?.(modelConfig) ?? [{ name: 'x', shape }],
+      step: preset.step?.(hp, modelConfig) ?? reconstructionStep(hp.loss),
+      feeds: withAugment(preset.feeds?.(modelConfig), augment, shape),
+      optimizer,
+      train: new DataLoader({ dataset: train, batchSize: hp.batchSize, shuffle: o.shuffle ?? true, seed }),
+      valid: new DataLoader({ dataset: valid, batchSize: hp.batchSize, shuffle: false }),
+      epochs: hp.epochs,
+      outDir,
+      schedule: parseSchedule(hp.schedule, hp.epochs),
+      earlyStopping: o.earlyStopping ? { patience: o.earlyStopping } : undefined,
+      maxSteps: o.steps,
+      logEvery: o.logEvery,
+      resume: o.resume,
+      progress: o.progress ?? true,
+      seed,
+      callbacks: o.callbacks,
+      session: { intraOpThreads: o.threads ?? 1 },
+      workers,
+      config: { model: modelConfig, ...hp, workers, dataset, classes, skipBad: o.skipBad || undefined, augment, limitTrain: o.limitTrain, limitValid: o.limitValid, init: o.init },
+      log,
+    });
+    const result = await trainer.fit();
+    await trainer.release();
 
-  // The chapter's Figure 5.4 from the best weights, and the loss curves.
-  const n = Math.min(10, validSet.n);
-  const { recon } = await runAutoencoder({ model, inputShape: shape }, validSet.images, n);
-  const figure = join(outDir, 'reconstruction.png');
-  savePng(figure, reconstructionFigure(validSet.images, recon, { n, h: shape[1]!, w: shape[2]!, scale: 3 }));
-  const curves = join(outDir, 'loss.svg');
-  writeFileAtomic(curves, lossCurves(result.history));
-  return { ...result, figure, curves, metricsPath: join(outDir, '_metrics.json'), model };
+    // The chapter's Figure 5.4 from the best weights, and the loss curves.
+    const { recon } = await runAutoencoder({ model, inputShape: shape }, preview.images, preview.n);
+    const figure = join(outDir, 'reconstruction.png');
+    savePng(figure, reconstructionFigure(preview.images, recon, { n: preview.n, channels: shape[0] as 1 | 3, h: shape[1]!, w: shape[2]!, scale: figureScale(shape[1]!) }));
+    const curves = join(outDir, 'loss.svg');
+    writeFileAtomic(curves, lossCurves(result.history));
+    return { ...result, figure, curves, metricsPath: join(outDir, '_metrics.json'), model };
+  } finally {
+    data.release();
+  }
 }
 
-/** A user's image folder as train/valid ImageSets (a seeded 90/10 split). */
-async function imageFolderSplit(dir: string, shape: number[], seed: number, limitTrain?: number, limitValid?: number): Promise<[ImageSet, ImageSet]> {
-  if (shape[0] !== 1) throw new Error(`--images supports single-channel models; this preset takes [${shape}]`);
-  const all = await loadImageFolder(dir, { size: [shape[1]!, shape[2]!], grayscale: true });
-  if (all.n < 2) throw new Error(`${dir}: need at least 2 images to split into train and valid, found ${all.n}`);
-  const nValid = Math.max(1, Math.round(all.n * 0.1));
-  const [validIdx, trainIdx] = randomSplit(all.n, [nValid, all.n - nValid], seed);
-  const pick = (idx: Int32Array, limit?: number): ImageSet => {
-    const ids = limit === undefined ? idx : idx.subarray(0, limit);
-    const size = shape.reduce((a, b) => a * b, 1);
-    const images = new Float32Array(ids.length * size);
-    ids.forEach((i, k) => images.set(all.images.subarray(i * size, (i + 1) * size), k * size));
-    return { images, labels: Uint8Array.from(ids, (i) => all.labels[i]!), n: ids.length, shape: all.shape, classNames: all.classNames };
+/** The input shape recorded by an earlier run in `dir`, if any. */
+function previousInputShape(dir: string): number[] | undefined {
+  const path = join(dir, 'config.json');
+  if (!existsSync(path)) return undefined;
+  const shape = (JSON.parse(readFileSync(path, 'utf8')) as { model?: ModelConfig }).model?.inputShape;
+  return Array.isArray(shape) ? shape : undefined;
+}
+
+/** What the trainer reads: train and validation datasets, and the first validation images for the figure. */
+interface TrainingData {
+  train: TensorDataset;
+  valid: TensorDataset;
+  /** Up to 10 validation images (for reconstruction.png). */
+  preview: { images: Float32Array; n: number };
+  classNames: string[];
+  /** Frees what the data holds (the on-disk cache of a streamed folder). */
+  release(): void;
+}
+
+/** Decoded float32 folders above this size are streamed from a uint8 cache file by default. */
+const STREAM_ABOVE_BYTES = 1 << 30;
+
+/**
+ * Train and validation images at the run's shape: Fashion-MNIST's train/test splits, or a
+ * folder's seeded 90/10 split; then the class selection and the limits. Folders too large to
+ * hold as float32 (or with --stream) are decoded once into a uint8 file and read batch by batch.
+ */
+async function trainingData(o: ImageTrainOptions, shape: number[], seed: number, classes: number[] | undefined, outDir: string, log: (l: string) => void): Promise<TrainingData> {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const inMemory = ([train, valid]: ImageSet[]): TrainingData => {
+    const n = Math.min(10, valid!.n);
+    return { train: imageSetDataset(train!), valid: imageSetDataset(valid!), preview: { images: valid!.images.subarray(0, n * size), n }, classNames: train!.classNames, release: () => {} };
   };
-  return [pick(trainIdx!, limitTrain), pick(validIdx!, limitValid)];
+  const skippedLine = (skipped: string[]) => {
+    if (skipped.length) log(`skipped ${skipped.length} unreadable image${skipped.length > 1 ? 's' : ''} (--skip-bad), e.g. ${skipped[0]}`);
+  };
+  if (!o.images) {
+    const config = { dataset: 'fashion-mnist', classes };
+    return inMemory(await Promise.all([
+      loadRunImages(config, shape, { split: 'train', limit: o.limitTrain, dataDir: o.dataDir }),
+      loadRunImages(config, shape, { split: 'test', limit: o.limitValid, dataDir: o.dataDir }),
+    ]));
+  }
+  const files = listImageFolder(o.images).files.length;
+  if (!(o.stream ?? files * size * 4 > STREAM_ABOVE_BYTES)) {
+    const split = await imageFolderSplit(o.images, shape, seed, o.skipBad);
+    skippedLine(split.skipped);
+    return inMemory([firstImages(selectClasses(split.train, classes), o.limitTrain), firstImages(selectClasses(split.test, classes), o.limitValid)]);
+  }
+  let shown = 0;
+  const cache = await cacheImageFolder(o.images, shape, join(outDir, 'cache', 'images-u8.bin'), {
+    skipBad: o.skipBad,
+    onProgress: (done, total) => {
+      if (done === total || done - shown >= total / 10) log(`decoded ${(shown = done)} of ${total} images into ${join(outDir, 'cache')}/ (uint8, read a batch at a time)`);
+    },
+  });
+  skippedLine(cache.skipped);
+  const keep = classes ? new Set(classes) : undefined;
+  const pick = (ids: Int32Array, limit?: number) => {
+    const picked = keep ? ids.filter((i) => keep.has(cache.labels[i]!)) : ids;
+    return subset(cache.dataset, limit === undefined ? picked : picked.subarray(0, limit));
+  };
+  const split = folderSplitIndices(cache.n, seed);
+  const train = pick(split.train, o.limitTrain);
+  const valid = pick(split.test, o.limitValid);
+  const n = Math.min(10, valid.length);
+  const images = new Float32Array(n * size);
+  valid.gather(Int32Array.from({ length: n }, (_, i) => i), images);
+  return { train, valid, preview: { images, n }, classNames: cache.classNames, release: () => cache.close() };
+}
+
+type Feeds = NonNullable<ReturnType<NonNullable<Preset['feeds']>>>;
+
+/** The preset's feeds (default [batch.x]) on augmented training batches; validation stays as is. */
+function withAugment(feeds: Feeds | undefined, augment: Augment[] | undefined, shape: number[]): Feeds | undefined {
+  if (!augment) return feeds;
+  return (batch, rng, info) => {
+    const b = info.training ? { ...batch, x: augmentBatch(batch.x, batch.n, shape, augment, rng) } : batch;
+    return feeds ? feeds(b, rng, info) : [b.x];
+  };
 }
 
 /** Reconstruct the input; with BCE, also report MSE so runs stay comparable. */

@@ -6,7 +6,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../data/atomic.js';
-import { dataSource, FASHION_MNIST_CLASSES, loadFashionMnist } from '../data/fashion-mnist.js';
+import { FASHION_MNIST_CLASSES } from '../data/fashion-mnist.js';
+import { loadRunImages } from '../data/run-images.js';
 import { mseLoss } from '../losses/index.js';
 import { MLPAutoencoder } from '../models/mlp-autoencoder.js';
 import { saveOnnx } from '../onnx/export.js';
@@ -60,14 +61,13 @@ const SCALAR_STEPS = 1000;
 export async function writeWebBundle(runDir: string, out: string, o: WebBundleOptions = {}): Promise<WebBundleResult> {
   const run = loadRun(runDir, o.checkpoint ?? 'best');
   const shape = run.inputShape;
-  if (shape.length !== 3 || shape[0] !== 1) throw new Error(`the playground draws single-channel images; this run's input is [${shape}]`);
-  const [, h, w] = shape as [number, number, number];
+  if (shape.length !== 3 || (shape[0] !== 1 && shape[0] !== 3)) throw new Error(`the playground draws gray or RGB images; this run's input is [${shape}]`);
+  const [c, h, w] = shape as [number, number, number];
   const { codeSize } = exportRunModels(run, out);
   const files = ['autoencoder.onnx', 'encoder.onnx', 'decoder.onnx', 'manifest.json'];
 
-  // Nearest-neighbour set: codes and 8-bit thumbnails of the first test images.
-  const src = dataSource(o.dataDir);
-  const test = await loadFashionMnist('test', { ...src, limit: o.neighbours ?? 500 });
+  // Nearest-neighbour set: codes and 8-bit thumbnails (CHW) of the run's first held-out images.
+  const test = await loadRunImages(run.config, shape, { split: 'test', limit: o.neighbours ?? 500, dataDir: o.dataDir, classes: 'all' });
   const { codes } = await runAutoencoder(run, test.images, test.n);
   const min = new Array<number>(codeSize).fill(Infinity);
   const max = new Array<number>(codeSize).fill(-Infinity);
@@ -80,13 +80,14 @@ export async function writeWebBundle(runDir: string, out: string, o: WebBundleOp
     });
     rows.push(row);
   }
-  const emb = { n: test.n, codeSize, h, w, classNames: test.classNames ?? FASHION_MNIST_CLASSES, labels: Array.from(test.labels), codes: rows, min, max, thumbs: base64(toBytes(test.images.subarray(0, test.n * h * w))) };
+  const classNames = test.classNames.length ? test.classNames : run.config.dataset?.toString().startsWith('images:') ? ['image'] : FASHION_MNIST_CLASSES;
+  const emb = { n: test.n, codeSize, c, h, w, classNames, labels: Array.from(test.labels), codes: rows, min, max, thumbs: base64(toBytes(test.images.subarray(0, test.n * c * h * w))) };
   writeFileAtomic(join(out, 'embeddings.json'), JSON.stringify(emb));
   files.push('embeddings.json');
 
   // In-browser training: a small MLP autoencoder's training step, as latentkit emits it.
-  const train = await loadFashionMnist('train', { ...src, limit: o.trainSamples ?? 320 });
-  const size = h * w;
+  const train = await loadRunImages(run.config, shape, { split: 'train', limit: o.trainSamples ?? 320, dataDir: o.dataDir });
+  const size = c * h * w;
   const sizes = [size, ...(o.mlp ?? [64, 16])];
   const lr = o.lr ?? 0.005;
   const mlp = new MLPAutoencoder(sizes);
@@ -109,7 +110,7 @@ export async function writeWebBundle(runDir: string, out: string, o: WebBundleOp
   writeFileSync(join(out, 'train-data.bin'), toBytes(train.images.subarray(0, train.n * size)));
   const scalars: Record<string, number[]> = {};
   for (let s = 1; s <= SCALAR_STEPS; s++) for (const [k, v] of Object.entries(t.scalars(s))) (scalars[k] ??= []).push(v);
-  const meta = { model: 'train-step.onnx', init: 'train-init.bin', data: 'train-data.bin', n: train.n, h, w, sizes, lr, optimizer: 'adam', batchSize: o.batchSize ?? 32, loss: t.loss, feedback: t.feedback, inputs, scalars };
+  const meta = { model: 'train-step.onnx', init: 'train-init.bin', data: 'train-data.bin', n: train.n, c, h, w, sizes, lr, optimizer: 'adam', batchSize: o.batchSize ?? 32, loss: t.loss, feedback: t.feedback, inputs, scalars };
   writeFileAtomic(join(out, 'train.json'), JSON.stringify(meta));
   files.push('train-step.onnx', 'train-init.bin', 'train-data.bin', 'train.json');
   return { dir: out, files, codeSize, neighbours: test.n, trainSamples: train.n };

@@ -17,12 +17,6 @@ const out = (s: string) => process.stdout.write(`${s}\n`);
 const splitOption = () => new Option('--split <SPLIT>', 'Fashion-MNIST split').choices(['test', 'train']).default('test');
 const className = (l: number) => (l >= 0 ? (FASHION_MNIST_CLASSES[l] ?? String(l)) : '-');
 
-function classList(v: string): number[] {
-  const xs = v.split(',').map((s) => intArg(s.trim()));
-  if (xs.some((x) => x >= FASHION_MNIST_CLASSES.length)) throw new Error(`--normal: classes are 0..${FASHION_MNIST_CLASSES.length - 1}, got "${v}"`);
-  return xs;
-}
-
 function neighborTable(ns: NeighborRow[]): string {
   const lines = ['rank      id  label  class         distance'];
   ns.forEach((x, i) => lines.push(`${String(i + 1).padStart(4)}  ${String(x.id).padStart(6)}  ${String(x.label).padStart(5)}  ${className(x.label).padEnd(12)}  ${x.distance.toFixed(6)}`));
@@ -148,7 +142,7 @@ Examples:
     .option('-o, --output <PATH>', 'CSV to write: id,label,score,anomaly[,truth]')
     .addOption(splitOption())
     .option('--limit <N>', 'score the first N images of the split', intArg)
-    .option('--normal <LIST>', 'normal classes, e.g. 0 or 5,7,9: the other classes are the anomalies (AUROC, AP)', classList)
+    .option('--normal <LIST>', 'normal classes, e.g. 7, 5,7,9 or sneaker,ankle-boot: the other classes are the anomalies (AUROC, AP); default the classes the run trained on (train --classes)')
     .addOption(new Option('--fit <FROM>', 'threshold from: valid (normal train-split images, contamination = accepted false-positive rate) or self (the scored data, contamination = expected anomaly fraction)').choices(['valid', 'self']).default('valid'))
     .option('--contamination <R>', 'fraction above the threshold on the fit data', floatArg, 0.05)
     .option('--valid-start <N>', 'first train-split index of the validation images (default the first the run did not train on)', intArg)
@@ -161,15 +155,18 @@ Examples:
     .addOption(checkpointOption())
     .addHelpText('after', `
 Examples:
+  latentkit train --preset cnn --classes sneaker --out runs/sneakers
+  latentkit anomaly runs/sneakers --heatmap worst.png -o scores.csv        normal = the run's classes
   latentkit anomaly runs/sneakers --normal 7 --heatmap worst.png -o scores.csv
   latentkit anomaly logs/trial_0_autoencoder --fit self --contamination 0.02 --heatmap odd.png`)
     .action(async (dir: string, o) => {
       const r = await anomalyRun(dir, { split: o.split, limit: o.limit, dataDir: o.dataDir, checkpoint: o.checkpoint, normal: o.normal, fit: o.fit, contamination: o.contamination, validStart: o.validStart, validCount: o.validCount, threshold: o.threshold, csv: o.output, heatmap: o.heatmap, top: o.top });
       const from = r.thresholdFrom === 'fixed' ? 'given' : r.thresholdFrom === 'self' ? `contamination ${r.contamination} of the scored data` : `${(1 - r.contamination) * 100}th percentile of ${r.valid!.count} normal validation images (train ${r.valid!.start}..)${r.valid!.seenInTraining ? '; note: the run trained on these images' : ''}`;
       out(`${r.n} ${r.split} images scored; threshold ${r.threshold.toPrecision(6)} (${from}); ${r.flagged} flagged (${((100 * r.flagged) / r.n).toFixed(1)}%)`);
+      for (const w of r.warnings) process.stderr.write(`latentkit: warning: ${w}\n`);
       if (r.auroc !== undefined) {
         const c = r.counts!;
-        out(`normal classes ${o.normal.join(',')}: AUROC ${r.auroc.toFixed(4)}  average precision ${r.averagePrecision!.toFixed(4)}  (anomalies: ${c.tp + c.fn} of ${r.n})`);
+        out(`normal classes ${r.normal!.join(',')}: AUROC ${r.auroc.toFixed(4)}  average precision ${r.averagePrecision!.toFixed(4)}  (anomalies: ${c.tp + c.fn} of ${r.n})`);
         out(`at the threshold: precision ${c.precision.toFixed(4)}  recall ${c.recall.toFixed(4)}  F1 ${c.f1.toFixed(4)}`);
       }
       if (o.output) out(`wrote ${o.output}`);

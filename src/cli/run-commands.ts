@@ -5,14 +5,14 @@ import type { Command } from 'commander';
 import { loadRun, runAutoencoder } from '../apps/autoencoder-run.js';
 import { lossCurves } from '../apps/train-images.js';
 import { writeFileAtomic } from '../data/atomic.js';
-import { dataSource, loadFashionMnist } from '../data/fashion-mnist.js';
+import { loadRunImages } from '../data/run-images.js';
 import { saveOnnx } from '../onnx/export.js';
 import type { EpochRecord } from '../train/trainer.js';
-import { imageQuality } from '../train/image-metrics.js';
+import { formatQuality, imageQuality } from '../train/image-metrics.js';
 import { lossCurvesPng } from '../viz/plot.js';
-import { reconstructionFigure, savePng } from '../viz/png.js';
+import { figureScale, reconstructionFigure, savePng } from '../viz/png.js';
 import { checkpointOption, dataDirOption, intArg } from './args.js';
-import { readImageForModel } from '../data/image-file.js';
+import { readImageFiles } from '../data/image-file.js';
 import { activeDims } from '../apps/embedding-eval.js';
 
 function history(dir: string): EpochRecord[] {
@@ -28,23 +28,25 @@ export function registerRunCommands(program: Command): void {
   program
     .command('eval')
     .argument('<run>', 'run folder written by train')
-    .description('validation MSE, PSNR and SSIM of a run (Fashion-MNIST test split)')
+    .description("validation MSE, PSNR and SSIM of a run (its held-out images: Fashion-MNIST's test split or the folder's 10%), per channel for colour")
     .addOption(checkpointOption())
     .addOption(dataDirOption())
-    .option('--limit <N>', 'evaluate on the first N test images', intArg)
+    .option('--limit <N>', 'evaluate on the first N held-out images', intArg)
     .option('-o, --output <PATH>', 'also write the numbers as JSON here')
     .addHelpText('after', '\nExample:\n  latentkit eval logs/trial_0_autoencoder --limit 1000')
     .action(async (dir: string, o) => {
       const run = loadRun(dir, o.checkpoint);
-      const data = await loadFashionMnist('test', { ...dataSource(o.dataDir), limit: o.limit });
+      const data = await loadRunImages(run.config, run.inputShape, { split: 'test', limit: o.limit, dataDir: o.dataDir });
       const { recon, codes, codeSize } = await runAutoencoder(run, data.images, data.n);
-      const q = imageQuality(data.images, recon, data.n, data.shape[1], data.shape[2]);
+      const [c, h, w] = data.shape;
+      const q = imageQuality(data.images, recon, data.n, h, w, c);
       // Dead code units (a ReLU bottleneck that never fires) are worth knowing about: the code
       // is then effectively narrower than the model says.
       const active = activeDims(codes, data.n, codeSize);
-      const out = { run: dir, checkpoint: o.checkpoint, images: data.n, ...q, codeSize, activeCodeDims: active };
+      const out = { run: dir, checkpoint: o.checkpoint, images: data.n, inputShape: data.shape, ...q, codeSize, activeCodeDims: active };
       if (o.output) writeFileAtomic(o.output, JSON.stringify(out, null, 2) + '\n');
-      process.stdout.write(`valid MSE ${q.mse.toFixed(6)}  PSNR ${q.psnr.toFixed(2)} dB  SSIM ${q.ssim.toFixed(4)}  (${data.n} images)\n`);
+      const [first, ...perChannel] = formatQuality(q).split('\n');
+      process.stdout.write([`valid ${first}  (${data.n} images of [${data.shape}])`, ...perChannel].join('\n') + '\n');
       process.stdout.write(`code: ${codeSize} numbers, ${active} vary over these images${active < codeSize ? ` (${codeSize - active} constant: dead units)` : ''}\n`);
     });
 
@@ -54,35 +56,35 @@ export function registerRunCommands(program: Command): void {
     .description("originals and their reconstructions as one PNG (the chapter's Figure 5.4)")
     .option('-o, --output <PATH>', 'PNG to write', 'reconstruction.png')
     .option('-n, --count <N>', 'number of samples', intArg, 10)
-    .option('--samples <LIST>', 'comma-separated test-set indices (overrides --count)')
-    .option('--image <FILE...>', 'reconstruct your own image files instead of test samples')
-    .option('--resize', 'resize --image files to the model input size (otherwise a size mismatch is an error)')
-    .option('--scale <N>', 'pixel scale', intArg, 3)
+    .option('--samples <LIST>', 'comma-separated held-out image indices (overrides --count)')
+    .option('--image <FILE...>', 'reconstruct your own PNG/JPEG/WebP files instead of held-out samples (stretched to the run\'s input size)')
+    .option('--resize', '(kept for old scripts: --image files are always resized to the run\'s input)')
+    .option('--scale <N>', 'pixel scale (default 3 for 28x28, less for larger images)', intArg)
     .addOption(dataDirOption())
     .addHelpText('after', '\nExamples:\n  latentkit reconstruct logs/trial_0_autoencoder -o fig.png\n  latentkit reconstruct logs/trial_0_autoencoder --samples 0,5,42 -o picks.png\n  latentkit reconstruct logs/trial_0_autoencoder --image shirt.png --resize -o mine.png')
     .action(async (dir: string, o) => {
       const run = loadRun(dir);
-      const [, h, w] = run.inputShape as [number, number, number];
+      const [c, h, w] = run.inputShape as [number, number, number];
+      const figure = { channels: c as 1 | 3, h, w, scale: o.scale ?? figureScale(h) };
       if (o.image) {
         const files = o.image as string[];
-        const picked = new Float32Array(files.length * h * w);
-        for (const [k, f] of files.entries()) picked.set(await readImageForModel(f, h, w, o.resize), k * h * w);
+        const picked = await readImageFiles(files, run.inputShape);
         const { recon } = await runAutoencoder(run, picked, files.length);
-        savePng(o.output, reconstructionFigure(picked, recon, { n: files.length, h, w, scale: o.scale }));
-        process.stdout.write(`wrote ${o.output} (${files.length} images on top, reconstructions below)\n`);
+        savePng(o.output, reconstructionFigure(picked, recon, { n: files.length, ...figure }));
+        process.stdout.write(`wrote ${o.output} (${files.length} images on top, reconstructions below; ${w}x${h} ${c === 3 ? 'RGB' : 'gray'})\n`);
         return;
       }
-      const data = await loadFashionMnist('test', dataSource(o.dataDir));
       const ids: number[] = o.samples ? String(o.samples).split(',').map((s) => intArg(s.trim())) : Array.from({ length: o.count }, (_, i) => i);
-      const size = 28 * 28;
+      const data = await loadRunImages(run.config, run.inputShape, { split: 'test', limit: Math.max(...ids) + 1, dataDir: o.dataDir });
+      const size = c * h * w;
       const picked = new Float32Array(ids.length * size);
       ids.forEach((id, k) => {
-        if (id >= data.n) throw new Error(`sample ${id} is out of range (test set has ${data.n})`);
+        if (id >= data.n) throw new Error(`sample ${id} is out of range (the held-out images number ${data.n})`);
         picked.set(data.images.subarray(id * size, (id + 1) * size), k * size);
       });
       const { recon } = await runAutoencoder(run, picked, ids.length);
-      savePng(o.output, reconstructionFigure(picked, recon, { n: ids.length, h: 28, w: 28, scale: o.scale }));
-      process.stdout.write(`wrote ${o.output} (${ids.length} originals on top, reconstructions below)\n`);
+      savePng(o.output, reconstructionFigure(picked, recon, { n: ids.length, ...figure }));
+      process.stdout.write(`wrote ${o.output} (${ids.length} originals on top, reconstructions below; ${w}x${h} ${c === 3 ? 'RGB' : 'gray'})\n`);
     });
 
   program

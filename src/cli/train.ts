@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { trainImageAutoencoder } from '../apps/train-images.js';
 import { presetNames } from '../models/index.js';
+import { parseImageSize } from '../data/run-images.js';
 import { addOptions, bestLossLine, dataDirOption, intArg, trainingOptions } from './args.js';
 
 export function registerTrain(program: Command): void {
@@ -13,7 +14,13 @@ export function registerTrain(program: Command): void {
       .option('--config <FILE>', 'JSON model config, e.g. {"preset": "seed-cnn", "bottleneck": 10, "lr": 0.01}')
       .option('--bottleneck <K>', 'number of code channels (the chapter suggests trying 10 instead of 4)', intArg)
       .addOption(dataDirOption())
-      .option('--images <DIR>', 'train on your own PNG/JPEG images (class subfolders optional); 10% held out for validation'),
+      .option('--images <DIR>', 'train on your own PNG/JPEG/WebP images (class subfolders optional); 10% held out for validation')
+      .option('--image-size <H[xW]>', 'input size, e.g. 32 or 64x48 (default: the first image\'s size; 28 for Fashion-MNIST); images are stretched to it', parseImageSize)
+      .option('--channels <C>', '1 (gray) or 3 (RGB) (default: 3 if any image is in colour)', intArg)
+      .option('--classes <LIST>', 'train on these classes only: indices or names, e.g. 7 or sneaker,ankle-boot (class subfolder names for --images)')
+      .option('--augment <LIST>', 'seeded training-time augmentation: flip, crop or flip,crop (random horizontal flips; shifts by up to 1/8 of the size)')
+      .option('--stream', 'decode the folder once into a uint8 cache file and read a batch at a time (for folders larger than memory; default above 1 GiB of decoded images)')
+      .option('--skip-bad', 'skip images that cannot be decoded (and count them) instead of stopping at the first'),
     trainingOptions(),
   )
     .option('--seed <N>', 'seed for initialisation, shuffling and noise', intArg, 0)
@@ -37,10 +44,12 @@ Examples:
   latentkit train --limit-train 2000 --limit-valid 500 --epochs 2   a quick check
   latentkit train --out runs/b10 --resume                   continue after an interruption
   latentkit train --init weights.safetensors                start from PyTorch weights
-  latentkit train --images my_photos/ --epochs 10           your own images (resized to 28x28 grayscale)`)
+  latentkit train --images my_photos/ --epochs 10           your own images, at the first image's size
+  latentkit train --images photos/ --preset cnn --image-size 32 --channels 3 --bottleneck 32   colour, 32x32
+  latentkit train --preset cnn --classes sneaker --out runs/sneakers   one class (then: anomaly runs/sneakers)`)
     .action(async (o) => {
       const r = await trainImageAutoencoder({
-        preset: o.preset, configFile: o.config, bottleneck: o.bottleneck, dataDir: o.dataDir, images: o.images, epochs: o.epochs, batchSize: o.batchSize,
+        preset: o.preset, configFile: o.config, bottleneck: o.bottleneck, dataDir: o.dataDir, images: o.images, imageSize: o.imageSize, channels: o.channels, classes: o.classes, skipBad: o.skipBad, augment: o.augment, stream: o.stream, epochs: o.epochs, batchSize: o.batchSize,
         lr: o.lr, schedule: o.schedule, seed: o.seed, out: o.out, init: o.init, resume: o.resume, limitTrain: o.limitTrain,
         limitValid: o.limitValid, steps: o.steps, logEvery: o.logEvery, earlyStopping: o.earlyStopping, shuffle: o.shuffle,
         threads: o.threads, workers: o.workers, progress: o.progress,

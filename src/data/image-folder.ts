@@ -1,86 +1,89 @@
-// Load the user's own images (PNG/JPEG) into the same ImageSet shape as Fashion-MNIST, so
-// everything downstream (datasets, loaders, figures) works unchanged on custom data.
+// Load the user's own images (PNG/JPEG/WebP) into the same ImageSet shape as Fashion-MNIST, so
+// everything downstream (datasets, loaders, figures) works unchanged on custom data. Decoding
+// is the one reader's (image-file.ts); this module lists folders and classes.
 import { readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { ImageSet } from './dataset.js';
+import { IMAGE_EXTENSIONS, ImageDecodeError, inPool, readImageFile, readImageHeader } from './image-file.js';
 
 export interface ImageFolderOptions {
-  /** Output [height, width]; every image is resized to it. */
+  /** Output [height, width]; every image is stretched to it. */
   size: [number, number];
   /** One channel (default true) or three (RGB). */
   grayscale?: boolean;
-  /**
-   * How to fit a differently shaped image (default 'fill': stretch, like torchvision's
-   * Resize((h, w)); 'cover' crops, 'contain' letterboxes with black).
-   */
-  fit?: 'fill' | 'cover' | 'contain';
-  /** File extensions to read (default .png .jpg .jpeg, any case). */
+  /** File extensions to read (default .png .jpg .jpeg .webp, any case). */
   extensions?: string[];
   /** Decode at most this many images at once (default 8). */
   concurrency?: number;
+  /** Leave out images that cannot be decoded (listed in `skipped`) instead of failing on the first. */
+  skipBad?: boolean;
 }
 
-const DEFAULT_EXTS = ['.png', '.jpg', '.jpeg'];
+export interface ImageFolderSet extends ImageSet {
+  /** Files decoded, in image order. */
+  files: string[];
+  /** With skipBad: "file: reason" for each image left out. */
+  skipped: string[];
+}
 
 /**
  * Read `dir` as a dataset. Images directly in `dir` get label 0 and no class names; if
  * `dir` instead has subfolders of images, each subfolder (sorted by name) is a class.
  * Files are sorted by name so the order (and thus any seeded split) is reproducible.
  */
-export async function loadImageFolder(dir: string, opts: ImageFolderOptions): Promise<ImageSet> {
+export async function loadImageFolder(dir: string, opts: ImageFolderOptions): Promise<ImageFolderSet> {
   const [h, w] = opts.size;
   if (!(Number.isInteger(h) && h > 0 && Number.isInteger(w) && w > 0)) {
     throw new Error(`loadImageFolder: size must be two positive integers, got [${opts.size}]`);
   }
-  const exts = (opts.extensions ?? DEFAULT_EXTS).map((e) => e.toLowerCase());
-  const { files, labels, classNames } = listImages(dir, exts);
-  if (files.length === 0) {
-    throw new Error(`${dir}: no images found (looked for ${exts.join(' ')} files, directly or in class subfolders)`);
-  }
+  const { files, labels, classNames } = listImageFolder(dir, opts.extensions);
   const c = opts.grayscale === false ? 3 : 1;
   const size = c * h * w;
-  const images = new Float32Array(files.length * size);
-  const { default: sharp } = await import('sharp');
-
-  const decodeOne = async (i: number) => {
-    const file = files[i]!;
-    let data: Buffer;
-    let channels: number;
+  const decoded: (Float32Array | undefined)[] = new Array(files.length);
+  const skipped: string[] = [];
+  await inPool(files.length, opts.concurrency ?? 8, async (i) => {
     try {
-      // flatten() composites any alpha onto black so transparent pixels are well defined.
-      let p = sharp(file).resize(w, h, { fit: opts.fit ?? 'fill' }).flatten();
-      p = c === 1 ? p.grayscale() : p.toColourspace('srgb');
-      const out = await p.raw().toBuffer({ resolveWithObject: true });
-      data = out.data;
-      channels = out.info.channels;
+      decoded[i] = await readImageFile(files[i]!, [c, h, w]);
     } catch (e) {
-      throw new Error(`${file}: cannot read image: ${(e as Error).message}`);
+      if (!(opts.skipBad && e instanceof ImageDecodeError)) throw e;
+      skipped.push((e as Error).message);
     }
-    if (channels !== c || data.length !== h * w * c) {
-      throw new Error(`${file}: decoded to ${channels} channels / ${data.length} bytes, expected ${c} / ${h * w * c}`);
-    }
-    // sharp gives interleaved HWC bytes; the dataset layout is planar CHW floats.
-    const base = i * size;
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        for (let ch = 0; ch < c; ch++) images[base + ch * h * w + y * w + x] = data[(y * w + x) * c + ch]! / 255;
-      }
-    }
+  });
+  const kept = files.map((_, i) => i).filter((i) => decoded[i]);
+  if (kept.length === 0) throw new Error(`${dir}: none of the ${files.length} images could be decoded (first: ${skipped.sort()[0]})`);
+  const images = new Float32Array(kept.length * size);
+  kept.forEach((i, k) => images.set(decoded[i]!, k * size));
+  return {
+    images,
+    labels: Uint8Array.from(kept, (i) => labels[i]!),
+    n: kept.length,
+    shape: [c, h, w],
+    classNames,
+    files: kept.map((i) => files[i]!),
+    skipped: skipped.sort(cmp),
   };
+}
 
-  const concurrency = Math.max(1, opts.concurrency ?? 8);
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    try {
-      while (!failed && next < files.length) await decodeOne(next++);
-    } catch (e) {
-      failed = true; // stop the other workers: the first error is the answer
-      throw e;
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
-  return { images, labels: Uint8Array.from(labels), n: files.length, shape: [c, h, w], classNames };
+/** Files of an image folder in their dataset order, with labels and class names. */
+export function listImageFolder(dir: string, extensions = IMAGE_EXTENSIONS): { files: string[]; labels: number[]; classNames: string[] } {
+  const exts = extensions.map((e) => e.toLowerCase());
+  const listed = listImages(dir, exts);
+  if (listed.files.length === 0) {
+    throw new Error(`${dir}: no images found (looked for ${exts.join(' ')} files, directly or in class subfolders)`);
+  }
+  return listed;
+}
+
+/**
+ * Default input shape of a folder: the first image's size, 3 channels if any image is in
+ * colour (read from the headers, not the pixels).
+ */
+export async function folderImageShape(dir: string): Promise<[number, number, number]> {
+  const { files } = listImageFolder(dir);
+  const first = await readImageHeader(files[0]!);
+  let colour = first.colour;
+  for (let i = 1; i < files.length && !colour; i++) colour = (await readImageHeader(files[i]!).catch(() => ({ colour: false }))).colour;
+  return [colour ? 3 : 1, first.height, first.width];
 }
 
 function listImages(dir: string, exts: string[]): { files: string[]; labels: number[]; classNames: string[] } {

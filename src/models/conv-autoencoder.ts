@@ -50,9 +50,11 @@ export class ConvAutoencoder extends Autoencoder {
 }
 
 /**
- * Same 4-number code, more capacity at little cost: strided 3x3 convolutions down to 7x7, a
- * linear bottleneck, and transposed convolutions back up. Trains to a far lower MSE than the
- * chapter's model while staying fast on a CPU.
+ * Same 4-number code, more capacity at little cost: strided 3x3 convolutions, a linear
+ * bottleneck, and transposed convolutions back up. Trains to a far lower MSE than the
+ * chapter's model while staying fast on a CPU. Built for any [C, H, W]: one stride-2 stage per
+ * halving until the feature map is at most 8 on its short side (28x28: two stages down to 7x7,
+ * the original design; 32: 8x8; 64: three stages; 128: four), channels doubling up to 4 x width.
  */
 export class DeepConvAutoencoder extends Autoencoder {
   encoder: Sequential;
@@ -60,20 +62,37 @@ export class DeepConvAutoencoder extends Autoencoder {
   codeShape() {
     return [this.bottleneck];
   }
-  constructor(readonly bottleneck = 4, width = 16) {
+  constructor(readonly bottleneck = 4, width = 16, inputShape: readonly number[] = [1, 28, 28]) {
     super();
-    const w = width;
-    this.encoder = new Sequential(
-      new Conv2d(1, w, 3, { stride: 2, padding: 1 }), new ReLU(), // 14x14
-      new Conv2d(w, 2 * w, 3, { stride: 2, padding: 1 }), new ReLU(), // 7x7
-      new Flatten(),
-      new Linear(2 * w * 49, bottleneck),
-    );
-    this.decoder = new Sequential(
-      new Linear(bottleneck, 2 * w * 49), new ReLU(),
-      new Unflatten(1, [2 * w, 7, 7]),
-      new ConvTranspose2d(2 * w, w, 4, { stride: 2, padding: 1 }), new ReLU(), // 14x14
-      new ConvTranspose2d(w, 1, 4, { stride: 2, padding: 1 }), new Sigmoid(), // 28x28
-    );
+    const [c, h, w] = inputShape as [number, number, number];
+    if (inputShape.length !== 3 || !(c >= 1) || !(h >= 2 && w >= 2)) throw new Error(`DeepConvAutoencoder: input [${inputShape}] must be [C, H, W] with H, W >= 2`);
+    // Spatial sizes after each stage: a stride-2 conv (k3, p1) maps n -> ceil(n / 2).
+    const sizes: [number, number][] = [[h, w]];
+    while (Math.min(...sizes[sizes.length - 1]!) > 8) {
+      const [sh, sw] = sizes[sizes.length - 1]!;
+      sizes.push([Math.ceil(sh / 2), Math.ceil(sw / 2)]);
+    }
+    if (sizes.length === 1) sizes.push([Math.ceil(h / 2), Math.ceil(w / 2)]); // tiny inputs: one stage
+    const stages = sizes.length - 1;
+    const ch = (i: number) => (i === 0 ? c : width * 2 ** Math.min(i - 1, 2)); // channels after stage i
+    const [fh, fw] = sizes[stages]!;
+    const flat = ch(stages) * fh * fw;
+    const enc = [];
+    for (let i = 1; i <= stages; i++) enc.push(new Conv2d(ch(i - 1), ch(i), 3, { stride: 2, padding: 1 }), new ReLU());
+    this.encoder = new Sequential(...enc, new Flatten(), new Linear(flat, bottleneck));
+    const dec = [new Linear(bottleneck, flat), new ReLU(), new Unflatten(1, [ch(stages), fh, fw])];
+    for (let i = stages; i >= 1; i--) {
+      // Back to the exact size of the stage before: k4 doubles (n -> 2n); k3 gives 2n - 1 (odd sizes).
+      const [th] = sizes[i - 1]!;
+      const [sh] = sizes[i]!;
+      const [tw] = sizes[i - 1]!.slice(1);
+      const [sw] = sizes[i]!.slice(1);
+      const even = th === 2 * sh && tw === 2 * sw;
+      const up = even
+        ? new ConvTranspose2d(ch(i), ch(i - 1), 4, { stride: 2, padding: 1 })
+        : new ConvTranspose2d(ch(i), ch(i - 1), 3, { stride: 2, padding: 1, output_padding: [th - (2 * sh - 1), tw - (2 * sw - 1)] });
+      dec.push(up, i === 1 ? new Sigmoid() : new ReLU());
+    }
+    this.decoder = new Sequential(...dec);
   }
 }

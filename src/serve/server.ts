@@ -9,7 +9,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { resolve } from 'node:path';
 import { loadRun } from '../apps/autoencoder-run.js';
-import { decodeImage, ImageDecodeError } from '../apps/image-input.js';
+import { decodeImage, ImageDecodeError } from '../data/image-file.js';
 import { EmbeddingSearch, resolveEmbeddings, type NeighborRow } from '../apps/search.js';
 import { VariationalAutoencoder } from '../models/vae.js';
 import { Rng } from '../util/random.js';

@@ -42,16 +42,49 @@ export function ssim(a: ArrayLike<number>, b: ArrayLike<number>, h: number, w: n
   return total / count;
 }
 
-/** Mean MSE, PSNR (of each image, averaged) and SSIM over n images of h x w. */
-export function imageQuality(orig: Float32Array, recon: Float32Array, n: number, h: number, w: number) {
-  const size = h * w;
-  let m = 0, p = 0, s = 0;
+export interface Quality {
+  mse: number;
+  psnr: number;
+  ssim: number;
+}
+
+export interface ImageQuality extends Quality {
+  /** Colour images: the same three numbers for each channel (R, G, B). */
+  channels?: Quality[];
+}
+
+/**
+ * Mean MSE, PSNR (of each image, averaged) and SSIM over n images of c x h x w (NCHW). For
+ * colour, SSIM is the mean of the channels' SSIM (skimage's channel_axis convention) and the
+ * per-channel numbers come in `channels`.
+ */
+export function imageQuality(orig: Float32Array, recon: Float32Array, n: number, h: number, w: number, c = 1): ImageQuality {
+  const plane = h * w;
+  const size = c * plane;
+  const sum = { mse: 0, psnr: 0, ssim: 0 };
+  const per = Array.from({ length: c }, () => ({ mse: 0, psnr: 0, ssim: 0 }));
   for (let i = 0; i < n; i++) {
-    const a = orig.subarray(i * size, (i + 1) * size), b = recon.subarray(i * size, (i + 1) * size);
-    const e = mse(a, b);
-    m += e;
-    p += psnr(Math.max(e, 1e-10));
-    s += ssim(a, b, h, w);
+    const e = mse(orig.subarray(i * size, (i + 1) * size), recon.subarray(i * size, (i + 1) * size));
+    sum.mse += e;
+    sum.psnr += psnr(Math.max(e, 1e-10));
+    for (let ch = 0; ch < c; ch++) {
+      const o = i * size + ch * plane;
+      const a = orig.subarray(o, o + plane), b = recon.subarray(o, o + plane);
+      const ec = mse(a, b);
+      const sc = ssim(a, b, h, w);
+      per[ch]!.mse += ec;
+      per[ch]!.psnr += psnr(Math.max(ec, 1e-10));
+      per[ch]!.ssim += sc;
+      sum.ssim += sc / c;
+    }
   }
-  return { mse: m / n, psnr: p / n, ssim: s / n };
+  const mean = (q: Quality): Quality => ({ mse: q.mse / n, psnr: q.psnr / n, ssim: q.ssim / n });
+  return c === 1 ? mean(sum) : { ...mean(sum), channels: per.map(mean) };
+}
+
+/** "MSE 0.01  PSNR 20.0 dB  SSIM 0.5"; for colour, one line per channel follows. */
+export function formatQuality(q: ImageQuality, indent = '  '): string {
+  const one = (x: Quality) => `MSE ${x.mse.toFixed(6)}  PSNR ${x.psnr.toFixed(2)} dB  SSIM ${x.ssim.toFixed(4)}`;
+  const names = ['R', 'G', 'B'];
+  return [one(q), ...(q.channels ?? []).map((x, i) => `${indent}${names[i] ?? `channel ${i}`}: ${one(x)}`)].join('\n');
 }

@@ -95,6 +95,11 @@ export function imageGridPng(images: Float32Array, opts: GridOptions): Buffer {
   return encodePng(out, W, H, c);
 }
 
+/** Pixel magnification of figures: 3x for Fashion-MNIST-sized images, less for large ones. */
+export function figureScale(h: number): number {
+  return Math.max(1, Math.min(3, Math.floor(96 / h)));
+}
+
 export interface ReconstructionOptions {
   /** Number of image pairs (columns). */
   n: number;

@@ -7,9 +7,12 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { loadRun, runAutoencoder, type LoadedRun } from '../apps/autoencoder-run.js';
 import { pca, pcaTransform } from '../apps/pca.js';
-import { dataSource, FASHION_MNIST_CLASSES, loadFashionMnist } from '../data/fashion-mnist.js';
+import type { ImageSet } from '../data/dataset.js';
+import { FASHION_MNIST_CLASSES } from '../data/fashion-mnist.js';
+import { loadRunImages } from '../data/run-images.js';
+import { imageQuality, type Quality } from '../train/image-metrics.js';
 import type { EpochRecord } from '../train/trainer.js';
-import { reconstructionFigure } from './png.js';
+import { figureScale, reconstructionFigure } from './png.js';
 
 export interface ReportOptions {
   dataDir?: string;
@@ -159,27 +162,38 @@ export async function buildReport(dir: string, o: ReportOptions = {}): Promise<R
   } catch (e) {
     skipped.model = `the model could not be loaded: ${(e as Error).message}`;
   }
-  const isImageRun = run && run.inputShape.length === 3 && run.inputShape[0] === 1 && run.inputShape[1] === 28 && run.inputShape[2] === 28 && (config.dataset ?? 'fashion-mnist') === 'fashion-mnist';
-  let data: Awaited<ReturnType<typeof loadFashionMnist>> | undefined;
+  const [c, h, w] = run?.inputShape ?? [];
+  const isImageRun = run && run.inputShape.length === 3 && (c === 1 || c === 3);
+  let data: ImageSet | undefined;
   let out: Awaited<ReturnType<typeof runAutoencoder>> | undefined;
   if (run && isImageRun) {
     try {
-      data = await loadFashionMnist('test', { ...dataSource(o.dataDir), limit: o.limit ?? 1000 });
+      // The run's own held-out images (Fashion-MNIST's test split or its folder's 10%), every class.
+      data = await loadRunImages(run.config, run.inputShape, { split: 'test', limit: o.limit ?? 1000, dataDir: o.dataDir, classes: 'all' });
       out = await runAutoencoder(run, data.images, data.n);
     } catch (e) {
       skipped.data = `test images could not be loaded or run: ${(e as Error).message}`;
     }
-  } else if (run) skipped.data = `input [${run.inputShape}] is not a Fashion-MNIST image`;
+  } else if (run) skipped.data = `input [${run.inputShape}] is not an image`;
 
   // Reconstruction grid: the run's own figure, else one made now.
   const reconPng = join(dir, 'reconstruction.png');
   let reconUri: string | undefined;
   if (existsSync(reconPng)) reconUri = dataUri('image/png', readFileSync(reconPng));
-  else if (data && out) reconUri = dataUri('image/png', reconstructionFigure(data.images, out.recon, { n: Math.min(10, data.n), h: 28, w: 28, scale: 3 }));
+  else if (data && out) reconUri = dataUri('image/png', reconstructionFigure(data.images, out.recon, { n: Math.min(10, data.n), channels: c as 1 | 3, h: h!, w: w!, scale: figureScale(h!) }));
   if (reconUri) {
     sections.push('reconstruction');
     body.push(`<section id="reconstruction"><h2>Reconstructions</h2><p class="note">Test images on top, their reconstructions below.</p><img class="figure pix" alt="test images and reconstructions" src="${reconUri}"></section>`);
   } else skipped.reconstruction = 'no reconstruction.png and no model to make one';
+
+  // Reconstruction quality of the held-out images, per channel for colour.
+  if (data && out) {
+    const q = imageQuality(data.images, out.recon, data.n, h!, w!, c!);
+    const row = (name: string, x: Quality) => `<tr><th>${esc(name)}</th><td>${x.mse.toExponential(4)}</td><td>${x.psnr.toFixed(2)} dB</td><td>${x.ssim.toFixed(4)}</td></tr>`;
+    const channelNames = ['R', 'G', 'B'];
+    sections.push('quality');
+    body.push(`<section id="quality"><h2>Reconstruction quality</h2><p class="note">${data.n} held-out images of [${esc(data.shape.join(', '))}].</p><table class="grid"><thead><tr><th></th><th>MSE</th><th>PSNR</th><th>SSIM</th></tr></thead><tbody>${row(q.channels ? 'all channels' : 'image', q)}${(q.channels ?? []).map((x, i) => row(channelNames[i]!, x)).join('')}</tbody></table></section>`);
+  } else skipped.quality = skipped.data ?? skipped.model ?? 'no images';
 
   // Latent scatter and anomaly scores.
   if (data && out && out.codeSize > 0) {
@@ -198,7 +212,7 @@ export async function buildReport(dir: string, o: ReportOptions = {}): Promise<R
       const pct = p.explainedVarianceRatio.map((r) => `${(100 * r).toFixed(1)}%`);
       axes = [`PC1 (${pct[0]} of variance)`, `PC2 (${pct[1]})`];
     }
-    const names = data.classNames ?? FASHION_MNIST_CLASSES;
+    const names = data.classNames.length ? data.classNames : data.labels.some((l) => l > 0) ? FASHION_MNIST_CLASSES : ['images'];
     const round = (v: number) => Math.round(v * 1e4) / 1e4;
     charts.latent = {
       type: 'scatter',
@@ -215,7 +229,7 @@ export async function buildReport(dir: string, o: ReportOptions = {}): Promise<R
     sections.push('latent');
     body.push(`<section id="latent"><h2>Latent space</h2><p class="note">Codes of ${data.n} test images coloured by label${codeSize > 2 ? `: the ${codeSize}-number codes projected onto their first two principal components` : ''}.</p><div class="chart tall"><canvas id="chart-latent"></canvas></div></section>`);
 
-    const size = 28 * 28;
+    const size = run!.inputShape.reduce((a, b) => a * b, 1);
     const scores = new Float64Array(data.n);
     for (let i = 0; i < data.n; i++) {
       let s = 0;

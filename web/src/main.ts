@@ -21,6 +21,8 @@ interface Manifest {
 interface Embeddings {
   n: number;
   codeSize: number;
+  /** Channels (1 gray, 3 RGB); absent in bundles from before colour runs. */
+  c?: number;
   h: number;
   w: number;
   classNames: string[];
@@ -45,6 +47,7 @@ interface TrainMeta {
   init: string;
   data: string;
   n: number;
+  c?: number;
   h: number;
   w: number;
   sizes: number[];
@@ -75,18 +78,32 @@ async function fetchOptional(name: string): Promise<Response | undefined> {
 const session = async (name: string) =>
   ort.InferenceSession.create(new Uint8Array(await (await fetchOk(name)).arrayBuffer()), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
 
-/** Draw [h*w] values in [0, 1] into a canvas of that size. */
+/** Channels of the model input, set once the manifest is read (1 gray, 3 RGB). */
+let C = 1;
+const byte = (v: number) => Math.max(0, Math.min(255, Math.round(v * 255)));
+
+/** Draw [C*h*w] values in [0, 1] (planar CHW, gray or RGB) into a canvas of that size. */
 function paint(canvas: HTMLCanvasElement, px: ArrayLike<number>, h: number, w: number): void {
   canvas.width = w;
   canvas.height = h;
   const ctx = canvas.getContext('2d')!;
   const img = ctx.createImageData(w, h);
-  for (let i = 0; i < h * w; i++) {
-    const v = Math.max(0, Math.min(255, Math.round(px[i]! * 255)));
-    img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = v;
+  const plane = h * w;
+  for (let i = 0; i < plane; i++) {
+    for (let ch = 0; ch < 3; ch++) img.data[4 * i + ch] = byte(px[(C === 3 ? ch : 0) * plane + i]!);
     img.data[4 * i + 3] = 255;
   }
   ctx.putImageData(img, 0, 0);
+}
+
+/** RGBA canvas bytes -> planar CHW values in [0, 1]: RGB for colour models, luminance for gray. */
+function fromRgba(d: Uint8ClampedArray, plane: number): Float32Array {
+  const out = new Float32Array(C * plane);
+  for (let i = 0; i < plane; i++) {
+    if (C === 3) for (let ch = 0; ch < 3; ch++) out[ch * plane + i] = d[4 * i + ch]! / 255;
+    else out[i] = (0.299 * d[4 * i]! + 0.587 * d[4 * i + 1]! + 0.114 * d[4 * i + 2]!) / 255;
+  }
+  return out;
 }
 
 function drawCode(canvas: HTMLCanvasElement, code: ArrayLike<number>, lo: number[], hi: number[]): void {
@@ -137,7 +154,8 @@ const decodeBase64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt
 
 async function main(): Promise<void> {
   const manifest = (await (await fetchOk('manifest.json')).json()) as Manifest;
-  const [, , H, W] = manifest.input.shape as [string, number, number, number];
+  const [, channels, H, W] = manifest.input.shape as [string, number, number, number];
+  C = channels;
   const codeSize = manifest.code.size;
   const [ae, enc, dec] = await Promise.all([session('autoencoder.onnx'), session('encoder.onnx'), session('decoder.onnx')]);
   const embRes = await fetchOptional('embeddings.json');
@@ -155,7 +173,7 @@ async function main(): Promise<void> {
   small.width = W;
   small.height = H;
   const sctx = small.getContext('2d', { willReadFrequently: true })!;
-  let input: Float32Array = new Float32Array(H * W);
+  let input: Float32Array = new Float32Array(C * H * W);
   let code: Float32Array = new Float32Array(codeSize);
 
   const clearDraw = () => {
@@ -173,8 +191,7 @@ async function main(): Promise<void> {
     sctx.imageSmoothingQuality = 'high';
     sctx.clearRect(0, 0, W, H);
     sctx.drawImage(draw, 0, 0, W, H);
-    const d = sctx.getImageData(0, 0, W, H).data;
-    return Float32Array.from({ length: H * W }, (_, i) => (0.299 * d[4 * i]! + 0.587 * d[4 * i + 1]! + 0.114 * d[4 * i + 2]!) / 255);
+    return fromRgba(sctx.getImageData(0, 0, W, H).data, H * W);
   };
 
   // --- sliders over the code, decoded as they move -------------------------------------------
@@ -239,7 +256,7 @@ async function main(): Promise<void> {
 
   // --- nearest neighbours ------------------------------------------------------------------------
   const nbBox = $<HTMLDivElement>('neighbours');
-  const thumb = (k: number) => Float32Array.from(thumbs!.subarray(k * H * W, (k + 1) * H * W), (v) => v / 255);
+  const thumb = (k: number) => Float32Array.from(thumbs!.subarray(k * C * H * W, (k + 1) * C * H * W), (v) => v / 255);
   const showNeighbours = () => {
     if (!emb) {
       nbBox.textContent = 'no embeddings.json in model/';
@@ -275,7 +292,7 @@ async function main(): Promise<void> {
       while (pending) {
         input = pending;
         pending = undefined;
-        const x = new ort.Tensor('float32', input, [1, 1, H, W]);
+        const x = new ort.Tensor('float32', input, [1, C, H, W]);
         const [r, e] = [await ae.run({ [ae.inputNames[0]!]: x }), await enc.run({ [enc.inputNames[0]!]: x })];
         paint($('input'), input, H, W);
         const recon = $<HTMLCanvasElement>('recon');
@@ -339,11 +356,13 @@ async function main(): Promise<void> {
     const bmp = await createImageBitmap(file);
     sctx.clearRect(0, 0, W, H);
     sctx.drawImage(bmp, 0, 0, W, H);
-    const d = sctx.getImageData(0, 0, W, H).data;
-    const px = Float32Array.from({ length: H * W }, (_, i) => (0.299 * d[4 * i]! + 0.587 * d[4 * i + 1]! + 0.114 * d[4 * i + 2]!) / 255);
-    let border = 0;
-    for (let i = 0; i < W; i++) border += px[i]! + px[(H - 1) * W + i]!;
-    if (border / (2 * W) > 0.5) px.forEach((v, i) => (px[i] = 1 - v));
+    const px = fromRgba(sctx.getImageData(0, 0, W, H).data, H * W);
+    // Gray models saw white on black; colour photos are taken as they are.
+    if (C === 1) {
+      let border = 0;
+      for (let i = 0; i < W; i++) border += px[i]! + px[(H - 1) * W + i]!;
+      if (border / (2 * W) > 0.5) px.forEach((v, i) => (px[i] = 1 - v));
+    }
     showOnDraw(px);
     await update(px);
   };
@@ -375,7 +394,7 @@ async function main(): Promise<void> {
     const meta = (await trainRes.json()) as TrainMeta;
     const [bytes, init, data] = await Promise.all([meta.model, meta.init, meta.data].map(async (f) => new Uint8Array(await (await fetchOk(f)).arrayBuffer())));
     const tsess = await ort.InferenceSession.create(bytes!, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
-    const size = meta.h * meta.w;
+    const size = (meta.c ?? 1) * meta.h * meta.w;
     const state: Record<string, ort.Tensor> = {};
     for (const i of meta.inputs) {
       if (i.length === undefined) continue;
@@ -389,7 +408,7 @@ async function main(): Promise<void> {
       state[i.name] = i.dtype === 'int64' ? new ort.Tensor('int64', new BigInt64Array(buf), dims) : new ort.Tensor('float32', new Float32Array(buf), dims);
     }
     const params = meta.inputs.filter((i) => i.role === 'param').reduce((s, i) => s + (i.length ?? 0), 0);
-    $('train-info').textContent = `An MLP autoencoder [${meta.sizes.join(' → ')}] (${params.toLocaleString()} parameters) on ${meta.n} Fashion-MNIST training images, batch ${meta.batchSize}, Adam lr ${meta.lr}: latentkit's own training-step graph (forward, gradients and the Adam update in one ONNX model), run by onnxruntime-web with its outputs fed back as the next step's inputs.`;
+    $('train-info').textContent = `An MLP autoencoder [${meta.sizes.join(' → ')}] (${params.toLocaleString()} parameters) on ${meta.n} of the run's training images, batch ${meta.batchSize}, Adam lr ${meta.lr}: latentkit's own training-step graph (forward, gradients and the Adam update in one ONNX model), run by onnxruntime-web with its outputs fed back as the next step's inputs.`;
     const order = Array.from({ length: meta.n }, (_, i) => i);
     let cursor = meta.n;
     let step = 0;
@@ -460,7 +479,7 @@ async function main(): Promise<void> {
 
   const api = { manifest, losses, setInput: (px: ArrayLike<number>) => (showOnDraw(px), update(Float32Array.from(px))), code: () => Array.from(code), train: (n: number) => trainer?.(n) };
   (window as unknown as { playground: typeof api }).playground = api;
-  setStatus(`${String(manifest.model.preset ?? 'model')}: ${H}×${W} input, ${codeSize}-number code; running on onnxruntime-web (WASM).`);
+  setStatus(`${String(manifest.model.preset ?? 'model')}: ${H}×${W}${C === 3 ? ' RGB' : ''} input, ${codeSize}-number code; running on onnxruntime-web (WASM).`);
   document.body.dataset.ready = '1';
 }
 
