@@ -21,6 +21,7 @@ import { writeFileAtomic } from '../data/atomic.js';
 import { Trainer, type Callback, type TrainResult } from '../train/trainer.js';
 import type { StepFn } from '../runtime/compile.js';
 import { parseSchedule } from '../train/schedule.js';
+import { checkResume, givenSettings, readRunConfig, type Overrides } from '../train/resume.js';
 import { runAutoencoder } from './autoencoder-run.js';
 
 export interface ImageTrainOptions {
@@ -76,9 +77,43 @@ export interface ImageTrainResult extends TrainResult {
   model: Autoencoder;
 }
 
-export async function trainImageAutoencoder(o: ImageTrainOptions): Promise<ImageTrainResult> {
+/**
+ * A resume's options: the run's config.json decides the model, data and training settings;
+ * flags that would change them are refused (see train/resume.ts).
+ */
+function resumeImageOptions(outDir: string, o: ImageTrainOptions): { o: ImageTrainOptions; fromFile: ReturnType<typeof readModelConfig>; run: Record<string, unknown>; overrides: Overrides } {
+  const run = readRunConfig(outDir);
+  const model = run.model as ModelConfig;
+  const dataset = String(run.dataset ?? 'fashion-mnist');
+  const runOptions: Record<string, unknown> = {
+    preset: model.preset, bottleneck: model.bottleneck, seed: run.seed, limitTrain: run.limitTrain, limitValid: run.limitValid, batchSize: run.batchSize,
+    schedule: run.schedule, shuffle: run.shuffle ?? true, epochs: run.epochs, lr: run.lr, images: dataset.startsWith('images:') ? dataset.slice(7) : undefined,
+  };
+  const { configFile, init, ...rest } = o;
+  const settings = givenSettings(rest, runOptions);
+  // A config file is fine when it says what the run says.
+  if (configFile) {
+    const file = readModelConfig(configFile);
+    settings.push({ key: 'model', label: `--config ${configFile} (model)`, given: file.model, run: model });
+    for (const [k, v] of Object.entries(file.train)) settings.push({ key: k, label: `--config ${configFile} (${k})`, given: v, run: run[k] });
+  }
+  if (init) settings.push({ key: 'init', label: '--init', given: init, run: undefined });
+  const overrides = checkResume(outDir, settings);
+  const train = { lr: o.lr ?? run.lr, batchSize: run.batchSize, epochs: o.epochs ?? run.epochs, loss: run.loss, optimizer: run.optimizer, schedule: run.schedule } as Partial<TrainDefaults>;
+  return {
+    o: { ...o, configFile: undefined, init: undefined, bottleneck: undefined, seed: run.seed as number, limitTrain: run.limitTrain as number | undefined, limitValid: run.limitValid as number | undefined, images: runOptions.images as string | undefined, shuffle: runOptions.shuffle as boolean, schedule: undefined, lr: undefined, epochs: undefined, batchSize: undefined, workers: o.workers ?? (run.workers as ImageTrainOptions['workers']) },
+    fromFile: { model: { ...model }, train },
+    run,
+    overrides,
+  };
+}
+
+export async function trainImageAutoencoder(opts: ImageTrainOptions): Promise<ImageTrainResult> {
+  let o = opts;
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  const fromFile = o.configFile ? readModelConfig(o.configFile) : undefined;
+  const resumed = o.resume ? resumeImageOptions(o.out ?? trialDir('logs', true), o) : undefined;
+  if (resumed) o = { ...resumed.o, out: o.out ?? trialDir('logs', true) };
+  const fromFile = resumed?.fromFile ?? (o.configFile ? readModelConfig(o.configFile) : undefined);
   const modelConfig: ModelConfig = fromFile?.model ?? { preset: o.preset ?? 'seed-cnn' };
   if (o.bottleneck !== undefined) modelConfig.bottleneck = o.bottleneck;
   const preset = getPreset(modelConfig.preset);
@@ -129,7 +164,11 @@ export async function trainImageAutoencoder(o: ImageTrainOptions): Promise<Image
     callbacks: o.callbacks,
     session: { intraOpThreads: o.threads ?? 1 },
     workers,
-    config: { model: modelConfig, ...hp, workers, dataset: o.images ? `images:${o.images}` : 'fashion-mnist', limitTrain: o.limitTrain, limitValid: o.limitValid, init: o.init },
+    config: {
+      ...resumed?.run, model: modelConfig, ...hp, workers, dataset: o.images ? `images:${o.images}` : 'fashion-mnist', limitTrain: o.limitTrain, limitValid: o.limitValid,
+      init: resumed ? resumed.run.init : o.init, shuffle: o.shuffle ?? true,
+    },
+    resumeOverrides: resumed?.overrides,
     log,
   });
   const result = await trainer.fit();

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { trainImageAutoencoder } from '../apps/train-images.js';
 import { presetNames } from '../models/index.js';
-import { addOptions, bestLossLine, dataDirOption, intArg, trainingOptions } from './args.js';
+import { addOptions, bestLossLine, dataDirOption, intArg, trainingOptions, typedOptions } from './args.js';
 
 export function registerTrain(program: Command): void {
   addOptions(
@@ -38,7 +38,8 @@ Examples:
   latentkit train --out runs/b10 --resume                   continue after an interruption
   latentkit train --init weights.safetensors                start from PyTorch weights
   latentkit train --images my_photos/ --epochs 10           your own images (resized to 28x28 grayscale)`)
-    .action(async (o) => {
+    .action(async (_o, cmd: Command) => {
+      const o = typedOptions(cmd);
       const r = await trainImageAutoencoder({
         preset: o.preset, configFile: o.config, bottleneck: o.bottleneck, dataDir: o.dataDir, images: o.images, epochs: o.epochs, batchSize: o.batchSize,
         lr: o.lr, schedule: o.schedule, seed: o.seed, out: o.out, init: o.init, resume: o.resume, limitTrain: o.limitTrain,

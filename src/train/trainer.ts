@@ -12,6 +12,7 @@ import { createTrainingStep, type AnyTrainingStep } from '../runtime/parallel.js
 import type { SessionOptions } from '../runtime/ort.js';
 import { Rng } from '../util/random.js';
 import { readCheckpoint, restore, saveCheckpoint } from './checkpoint.js';
+import type { Overrides, ResumeRecord } from './resume.js';
 import { makeProgress } from './progress.js';
 import { lrForEpoch, type Schedule } from './schedule.js';
 
@@ -69,8 +70,10 @@ export interface TrainerOptions {
   session?: SessionOptions;
   /** Threads sharing each batch (data parallel); 'auto' = every core for models without BatchNorm. Default 1. */
   workers?: number | 'auto';
-  /** Saved in checkpoints and the run's config.json (model preset, hyperparameters). */
+  /** Saved in checkpoints and the run's config.json (model preset, hyperparameters; a resumed run's earlier `resumes`). */
   config?: Record<string, unknown>;
+  /** What this resume changed (see train/resume.ts); appended to config.json `resumes`. */
+  resumeOverrides?: Overrides;
   log?: (line: string) => void;
 }
 
@@ -85,6 +88,8 @@ export interface TrainResult {
 export class Trainer {
   readonly store: ParamStore;
   history: EpochRecord[] = [];
+  /** config.json as written by fit(). */
+  runConfig: Record<string, unknown> = {};
   private trainStep?: AnyTrainingStep;
   private evalGraph?: ForwardGraph;
   constructor(readonly opts: TrainerOptions) {
@@ -147,18 +152,23 @@ export class Trainer {
   async fit(): Promise<TrainResult> {
     const o = this.opts;
     const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-    mkdirSync(this.checkpointDir, { recursive: true });
-    writeFileAtomic(join(o.outDir, 'config.json'), JSON.stringify({ ...o.config, epochs: o.epochs, seed: o.seed ?? 0 }, null, 2) + '\n');
     await this.compile();
     const lastPath = join(this.checkpointDir, 'last.safetensors');
     const bestPath = join(this.checkpointDir, 'best.safetensors');
+    let config: Record<string, unknown> = { ...o.config, epochs: o.epochs, seed: o.seed ?? 0 };
+    // A resume loads everything before it writes anything: a failed resume leaves the run as it was.
     if (o.resume) {
       if (!existsSync(lastPath)) throw new Error(`--resume: ${lastPath} does not exist; nothing to resume`);
       const ck = readCheckpoint(lastPath);
       restore(o.model, ck, this.store, o.optimizer);
       this.history = (ck.meta.history as EpochRecord[] | undefined) ?? [];
+      const record: ResumeRecord = { afterEpoch: this.history.length, step: this.store.step, overrides: o.resumeOverrides ?? {}, at: new Date().toISOString() };
+      config = { ...config, resumes: [...((o.config?.resumes as ResumeRecord[] | undefined) ?? []), record] };
       log(`resuming from ${lastPath}: epoch ${ck.meta.epoch} done, step ${ck.meta.step}`);
     }
+    this.runConfig = config;
+    mkdirSync(this.checkpointDir, { recursive: true });
+    writeFileAtomic(join(o.outDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
     const baseLr = o.optimizer.lr;
     const stepsLog = o.logEvery ? join(o.outDir, 'steps.csv') : undefined;
     if (stepsLog && !existsSync(stepsLog)) writeFileSync(stepsLog, 'step,epoch,loss\n');
@@ -200,7 +210,7 @@ export class Trainer {
       const record: EpochRecord = { epoch: epoch + 1, lr: o.optimizer.lr, train, valid, seconds: (performance.now() - t0) / 1000, imagesPerSecond: seen / trainSeconds, steps: this.store.step };
       this.history.push(record);
       const isBest = this.bestOf(this.history) === record;
-      const meta = { epoch: epoch + 1, step: this.store.step, history: this.history, config: o.config ?? {} };
+      const meta = { epoch: epoch + 1, step: this.store.step, history: this.history, config: this.runConfig };
       // Best first, then last: a kill between the two leaves a consistent, resumable pair.
       if (isBest) saveCheckpoint(bestPath, this.store, undefined, meta);
       saveCheckpoint(lastPath, this.store, o.optimizer, meta);
