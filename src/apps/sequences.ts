@@ -13,6 +13,7 @@ import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizer.js';
 import { ForwardGraph, ParamStore } from '../runtime/compile.js';
 import { Trainer, type FeedInfo, type TrainResult } from '../train/trainer.js';
 import { parseSchedule } from '../train/schedule.js';
+import { checkResume, givenSettings, readRunConfig, type Overrides } from '../train/resume.js';
 import { imageGridPng, savePng } from '../viz/png.js';
 import { lossCurves, trialDir } from './train-images.js';
 import { readRunModel } from './autoencoder-run.js';
@@ -88,8 +89,26 @@ function movingFeeds(gens: { train: MovingFashionMnist; valid: MovingFashionMnis
   };
 }
 
-export async function trainSequenceModel(o: SeqTrainOptions): Promise<SeqTrainResult> {
-  const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+/** A sequence resume: the options the run was trained with (from config.json), plus the allowed overrides. */
+function resumeSeqOptions(outDir: string, o: SeqTrainOptions): { o: SeqTrainOptions; run: Record<string, unknown>; overrides: Overrides } {
+  const run = readRunConfig(outDir);
+  const model = run.model as ModelConfig;
+  const data = run.data as Partial<Record<string, unknown>>;
+  const runOptions: SeqTrainOptions = {
+    preset: model.preset, csv: data.csv as string, columns: data.columns as string[], window: data.window as number, stride: data.stride as number,
+    trainFraction: data.trainFraction as number, frameSize: data.frameSize as number, trainSize: data.trainSize as number, validSize: data.validSize as number,
+    limitImages: data.limitImages as number, hidden: model.hidden as number, layers: model.layers as number, conditional: model.conditional as boolean,
+    futureWeight: model.futureWeight as number, batchSize: run.batchSize as number, schedule: run.schedule as string, seed: run.seed as number,
+    epochs: run.epochs as number, lr: run.lr as number,
+  };
+  const overrides = checkResume(outDir, givenSettings({ ...o }, { ...runOptions }));
+  return { o: { ...o, ...runOptions, epochs: o.epochs ?? runOptions.epochs, lr: o.lr ?? runOptions.lr, dataDir: o.dataDir ?? (data.dataDir as string | undefined) }, run, overrides };
+}
+
+export async function trainSequenceModel(opts: SeqTrainOptions): Promise<SeqTrainResult> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const resumed = opts.resume ? resumeSeqOptions(opts.out ?? trialDir('logs', true), opts) : undefined;
+  const o = resumed ? { ...resumed.o, out: opts.out ?? trialDir('logs', true) } : opts;
   const presetName = o.preset ?? (o.csv ? 'lstm-timeseries' : 'lstm-composite-moving');
   const preset = getPreset(presetName);
   const seed = o.seed ?? 0;
@@ -97,7 +116,10 @@ export async function trainSequenceModel(o: SeqTrainOptions): Promise<SeqTrainRe
   if (o.hidden !== undefined) cfg.hidden = o.hidden;
   if (o.layers !== undefined) cfg.layers = o.layers;
   if (o.conditional !== undefined) cfg.conditional = o.conditional;
-  const hp = { ...preset.defaults, lr: o.lr ?? preset.defaults.lr, batchSize: o.batchSize ?? preset.defaults.batchSize, epochs: o.epochs ?? preset.defaults.epochs };
+  const hp = {
+    ...preset.defaults, lr: o.lr ?? preset.defaults.lr, batchSize: o.batchSize ?? preset.defaults.batchSize, epochs: o.epochs ?? preset.defaults.epochs,
+    schedule: o.schedule ?? preset.defaults.schedule ?? 'constant',
+  };
   let data: SeqDataConfig;
   let trainLoader: DataLoader, validLoader: DataLoader;
   let feeds: ((b: Batch, r: any, i: FeedInfo) => Float32Array[]) | undefined;
@@ -141,14 +163,15 @@ export async function trainSequenceModel(o: SeqTrainOptions): Promise<SeqTrainRe
     valid: validLoader,
     epochs: hp.epochs,
     outDir,
-    schedule: parseSchedule(o.schedule ?? hp.schedule ?? 'constant', hp.epochs),
+    schedule: parseSchedule(hp.schedule, hp.epochs),
     maxSteps: o.steps,
     resume: o.resume,
     progress: o.progress ?? true,
     seed,
     clipGradNorm: 1,
     session: { intraOpThreads: o.threads ?? 1 },
-    config: { model: cfg, ...hp, data },
+    config: { ...resumed?.run, model: cfg, ...hp, data },
+    resumeOverrides: resumed?.overrides,
     log,
   });
   const result = await trainer.fit();
