@@ -11,7 +11,7 @@ import { LSTMAutoencoder, sequenceStep } from '../models/sequence.js';
 import { manualSeed } from '../nn/init.js';
 import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizer.js';
 import { ForwardGraph, ParamStore } from '../runtime/compile.js';
-import { Trainer, type FeedInfo, type TrainResult } from '../train/trainer.js';
+import { Trainer, withRunLock, type FeedInfo, type TrainResult } from '../train/trainer.js';
 import { parseSchedule } from '../train/schedule.js';
 import { checkResume, givenSettings, readRunConfig, type Overrides } from '../train/resume.js';
 import { imageGridPng, savePng } from '../viz/png.js';
@@ -153,47 +153,50 @@ export async function trainSequenceModel(opts: SeqTrainOptions): Promise<SeqTrai
   const model = buildModel(cfg) as LSTMAutoencoder;
   const outDir = o.out ?? trialDir('logs', o.resume);
   log(`training ${presetName} (${model.numParameters()} parameters, ${model.conditional ? 'conditional' : 'unconditioned'} decoders${model.future ? `, ${model.future}-frame future predictor` : ''}); lr ${hp.lr}, batch ${hp.batchSize}, ${hp.epochs} epochs -> ${outDir}`);
-  const trainer = new Trainer({
-    model,
-    inputs: preset.inputs!(cfg),
-    step: sequenceStep(),
-    feeds,
-    optimizer: makeOptimizer(hp.optimizer, hp.lr),
-    train: trainLoader,
-    valid: validLoader,
-    epochs: hp.epochs,
-    outDir,
-    schedule: parseSchedule(hp.schedule, hp.epochs),
-    maxSteps: o.steps,
-    resume: o.resume,
-    progress: o.progress ?? true,
-    seed,
-    clipGradNorm: 1,
-    session: { intraOpThreads: o.threads ?? 1 },
-    config: { ...resumed?.run, model: cfg, ...hp, data },
-    resumeOverrides: resumed?.overrides,
-    log,
+  // Locked from the first write to the last.
+  return withRunLock(outDir, log, async () => {
+    const trainer = new Trainer({
+      model,
+      inputs: preset.inputs!(cfg),
+      step: sequenceStep(),
+      feeds,
+      optimizer: makeOptimizer(hp.optimizer, hp.lr),
+      train: trainLoader,
+      valid: validLoader,
+      epochs: hp.epochs,
+      outDir,
+      schedule: parseSchedule(hp.schedule, hp.epochs),
+      maxSteps: o.steps,
+      resume: o.resume,
+      progress: o.progress ?? true,
+      seed,
+      clipGradNorm: 1,
+      session: { intraOpThreads: o.threads ?? 1 },
+      config: { ...resumed?.run, model: cfg, ...hp, data },
+      resumeOverrides: resumed?.overrides,
+      log,
+    });
+    const result = await trainer.fit();
+    await trainer.release();
+    writeFileAtomic(join(outDir, 'loss.svg'), lossCurves(result.history));
+    const files = [join(outDir, '_metrics.json'), join(outDir, 'loss.svg')];
+    let summary: Record<string, number> = {};
+    if (gens && data.kind === 'moving') {
+      summary = await evaluateMoving(model, gens, data.validSize, data.trainSize);
+      const strip = join(outDir, 'strip.png');
+      savePng(strip, await movingStrip(model, gens.valid, [0, 1, 2, 3]));
+      files.push(strip);
+    } else if (windows && data.kind === 'csv') {
+      const scores = await scoreWindows(model, windows.valid);
+      const path = join(outDir, 'scores.csv');
+      writeFileAtomic(path, scoresCsv(windows.valid, scores, readCsvSeries(data.csv, data.columns).lines));
+      files.push(path);
+      summary = { valid_windows: windows.valid.count, mean_score: scores.reduce((a, b) => a + b, 0) / scores.length };
+    }
+    writeFileAtomic(join(outDir, 'seq_metrics.json'), JSON.stringify(summary, null, 2) + '\n');
+    files.push(join(outDir, 'seq_metrics.json'));
+    return { ...result, model, summary, files };
   });
-  const result = await trainer.fit();
-  await trainer.release();
-  writeFileAtomic(join(outDir, 'loss.svg'), lossCurves(result.history));
-  const files = [join(outDir, '_metrics.json'), join(outDir, 'loss.svg')];
-  let summary: Record<string, number> = {};
-  if (gens && data.kind === 'moving') {
-    summary = await evaluateMoving(model, gens, data.validSize, data.trainSize);
-    const strip = join(outDir, 'strip.png');
-    savePng(strip, await movingStrip(model, gens.valid, [0, 1, 2, 3]));
-    files.push(strip);
-  } else if (windows && data.kind === 'csv') {
-    const scores = await scoreWindows(model, windows.valid);
-    const path = join(outDir, 'scores.csv');
-    writeFileAtomic(path, scoresCsv(windows.valid, scores, readCsvSeries(data.csv, data.columns).lines));
-    files.push(path);
-    summary = { valid_windows: windows.valid.count, mean_score: scores.reduce((a, b) => a + b, 0) / scores.length };
-  }
-  writeFileAtomic(join(outDir, 'seq_metrics.json'), JSON.stringify(summary, null, 2) + '\n');
-  files.push(join(outDir, 'seq_metrics.json'));
-  return { ...result, model, summary, files };
 }
 
 // ---------------- a trained run ----------------

@@ -23,7 +23,7 @@ import { manualSeed } from '../nn/init.js';
 import type { Module } from '../nn/module.js';
 import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizer.js';
 import { ForwardGraph, ParamStore, type InputSpec, type StepFn } from '../runtime/compile.js';
-import { Trainer, type TrainResult } from '../train/trainer.js';
+import { Trainer, withRunLock, type TrainResult } from '../train/trainer.js';
 import { readJsonFile } from '../data/json-file.js';
 import { checkResume, flagName, givenSettings, readRunConfig, type Overrides } from '../train/resume.js';
 import { trialDir } from './train-images.js';
@@ -219,24 +219,27 @@ export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabular
   const hp = { lr: o.lr ?? d.lr, batchSize: resumed ? d.batchSize : (o.batchSize ?? d.batchSize), epochs: o.epochs ?? d.epochs, optimizer: d.optimizer };
   manualSeed(seed);
   const model = buildModel(modelConfig);
-  // A resume keeps the run's schema and preprocessor as they are.
-  if (!resumed) {
-    writeFileAtomic(join(outDir, 'schema.json'), JSON.stringify(schema, null, 2) + '\n');
-    prep.save(prepPath);
-  }
-  log(`training ${modelConfig.preset} (${model.numParameters()} parameters) on ${trainRows.length} rows x ${prep.width} features from ${table.source}, validating on ${validRows!.length}; lr ${hp.lr}, batch ${hp.batchSize}, ${hp.epochs} epochs -> ${outDir}`);
-  const result = await fitTabularAutoencoder({
-    model, layout: prep.layout, x, valid: xv, epochs: hp.epochs, batchSize: hp.batchSize, lr: hp.lr, optimizer: hp.optimizer, seed, outDir,
-    resume: o.resume, progress: o.progress, earlyStopping: o.earlyStopping, threads: o.threads, log,
-    config: { ...resumed?.run, model: modelConfig, ...hp, dataset: table.source, target: resumed ? resumed.run.target : o.target, kind: 'tabular', validFraction: vf, preprocess: prep.state.options },
-    resumeOverrides: resumed?.overrides,
+  // Locked from the first write (schema.json) to the last (column-errors.json).
+  return withRunLock(outDir, log, async () => {
+    // A resume keeps the run's schema and preprocessor as they are.
+    if (!resumed) {
+      writeFileAtomic(join(outDir, 'schema.json'), JSON.stringify(schema, null, 2) + '\n');
+      prep.save(prepPath);
+    }
+    log(`training ${modelConfig.preset} (${model.numParameters()} parameters) on ${trainRows.length} rows x ${prep.width} features from ${table.source}, validating on ${validRows!.length}; lr ${hp.lr}, batch ${hp.batchSize}, ${hp.epochs} epochs -> ${outDir}`);
+    const result = await fitTabularAutoencoder({
+      model, layout: prep.layout, x, valid: xv, epochs: hp.epochs, batchSize: hp.batchSize, lr: hp.lr, optimizer: hp.optimizer, seed, outDir,
+      resume: o.resume, progress: o.progress, earlyStopping: o.earlyStopping, threads: o.threads, log,
+      config: { ...resumed?.run, model: modelConfig, ...hp, dataset: table.source, target: resumed ? resumed.run.target : o.target, kind: 'tabular', validFraction: vf, preprocess: prep.state.options },
+      resumeOverrides: resumed?.overrides,
+    });
+    const evalRows = validRows!.length ? validRows! : trainRows;
+    const clean = validRows!.length ? xv : x;
+    const { data: scores } = await encodeRows(model, clean, prep.width, 'recon');
+    const errs = columnErrors(prep, clean, scores, evalRows.length, prep.missingMask(table, evalRows));
+    writeFileAtomic(join(outDir, 'column-errors.json'), JSON.stringify({ rows: validRows!.length ? 'valid' : 'train', count: evalRows.length, columns: errs }, null, 2) + '\n');
+    return { ...result, model, prep, schema, columnErrors: errs, errorsOn: validRows!.length ? 'valid' : 'train' };
   });
-  const evalRows = validRows!.length ? validRows! : trainRows;
-  const clean = validRows!.length ? xv : x;
-  const { data: scores } = await encodeRows(model, clean, prep.width, 'recon');
-  const errs = columnErrors(prep, clean, scores, evalRows.length, prep.missingMask(table, evalRows));
-  writeFileAtomic(join(outDir, 'column-errors.json'), JSON.stringify({ rows: validRows!.length ? 'valid' : 'train', count: evalRows.length, columns: errs }, null, 2) + '\n');
-  return { ...result, model, prep, schema, columnErrors: errs, errorsOn: validRows!.length ? 'valid' : 'train' };
 }
 
 /** A tabular resume: the run's config.json decides the model, split and preprocessing. */

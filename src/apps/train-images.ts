@@ -18,7 +18,7 @@ import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizer.js';
 import { lossCurvesSvg } from '../viz/plot.js';
 import { reconstructionFigure, savePng } from '../viz/png.js';
 import { writeFileAtomic } from '../data/atomic.js';
-import { Trainer, type Callback, type TrainResult } from '../train/trainer.js';
+import { Trainer, withRunLock, type Callback, type TrainResult } from '../train/trainer.js';
 import type { StepFn } from '../runtime/compile.js';
 import { parseSchedule } from '../train/schedule.js';
 import { checkResume, givenSettings, readRunConfig, type Overrides } from '../train/resume.js';
@@ -144,44 +144,47 @@ export async function trainImageAutoencoder(opts: ImageTrainOptions): Promise<Im
   const outDir = o.out ?? trialDir('logs', o.resume);
   const optimizer = makeOptimizer(hp.optimizer, hp.lr);
   log(`training ${modelConfig.preset} (${model.numParameters()} parameters) on ${trainSet.n} images, validating on ${validSet.n}; lr ${hp.lr}, batch ${hp.batchSize}, ${hp.epochs} epochs, ${workers === 1 ? '1 thread' : `${workers} data-parallel workers`} -> ${outDir}`);
-  const trainer = new Trainer({
-    model,
-    inputs: preset.inputs?.(modelConfig) ?? [{ name: 'x', shape }],
-    step: preset.step?.(hp, modelConfig) ?? reconstructionStep(hp.loss),
-    feeds: preset.feeds?.(modelConfig),
-    optimizer,
-    train: new DataLoader({ dataset: imageSetDataset(trainSet), batchSize: hp.batchSize, shuffle: o.shuffle ?? true, seed }),
-    valid: new DataLoader({ dataset: imageSetDataset(validSet), batchSize: hp.batchSize, shuffle: false }),
-    epochs: hp.epochs,
-    outDir,
-    schedule: parseSchedule(hp.schedule, hp.epochs),
-    earlyStopping: o.earlyStopping ? { patience: o.earlyStopping } : undefined,
-    maxSteps: o.steps,
-    logEvery: o.logEvery,
-    resume: o.resume,
-    progress: o.progress ?? true,
-    seed,
-    callbacks: o.callbacks,
-    session: { intraOpThreads: o.threads ?? 1 },
-    workers,
-    config: {
-      ...resumed?.run, model: modelConfig, ...hp, workers, dataset: o.images ? `images:${o.images}` : 'fashion-mnist', limitTrain: o.limitTrain, limitValid: o.limitValid,
-      init: resumed ? resumed.run.init : o.init, shuffle: o.shuffle ?? true,
-    },
-    resumeOverrides: resumed?.overrides,
-    log,
-  });
-  const result = await trainer.fit();
-  await trainer.release();
+  // Locked from the first write to the last (checkpoints, figure, curves).
+  return withRunLock(outDir, log, async () => {
+    const trainer = new Trainer({
+      model,
+      inputs: preset.inputs?.(modelConfig) ?? [{ name: 'x', shape }],
+      step: preset.step?.(hp, modelConfig) ?? reconstructionStep(hp.loss),
+      feeds: preset.feeds?.(modelConfig),
+      optimizer,
+      train: new DataLoader({ dataset: imageSetDataset(trainSet), batchSize: hp.batchSize, shuffle: o.shuffle ?? true, seed }),
+      valid: new DataLoader({ dataset: imageSetDataset(validSet), batchSize: hp.batchSize, shuffle: false }),
+      epochs: hp.epochs,
+      outDir,
+      schedule: parseSchedule(hp.schedule, hp.epochs),
+      earlyStopping: o.earlyStopping ? { patience: o.earlyStopping } : undefined,
+      maxSteps: o.steps,
+      logEvery: o.logEvery,
+      resume: o.resume,
+      progress: o.progress ?? true,
+      seed,
+      callbacks: o.callbacks,
+      session: { intraOpThreads: o.threads ?? 1 },
+      workers,
+      config: {
+        ...resumed?.run, model: modelConfig, ...hp, workers, dataset: o.images ? `images:${o.images}` : 'fashion-mnist', limitTrain: o.limitTrain, limitValid: o.limitValid,
+        init: resumed ? resumed.run.init : o.init, shuffle: o.shuffle ?? true,
+      },
+      resumeOverrides: resumed?.overrides,
+      log,
+    });
+    const result = await trainer.fit();
+    await trainer.release();
 
-  // The chapter's Figure 5.4 from the best weights, and the loss curves.
-  const n = Math.min(10, validSet.n);
-  const { recon } = await runAutoencoder({ model, inputShape: shape }, validSet.images, n);
-  const figure = join(outDir, 'reconstruction.png');
-  savePng(figure, reconstructionFigure(validSet.images, recon, { n, h: shape[1]!, w: shape[2]!, scale: 3 }));
-  const curves = join(outDir, 'loss.svg');
-  writeFileAtomic(curves, lossCurves(result.history));
-  return { ...result, figure, curves, metricsPath: join(outDir, '_metrics.json'), model };
+    // The chapter's Figure 5.4 from the best weights, and the loss curves.
+    const n = Math.min(10, validSet.n);
+    const { recon } = await runAutoencoder({ model, inputShape: shape }, validSet.images, n);
+    const figure = join(outDir, 'reconstruction.png');
+    savePng(figure, reconstructionFigure(validSet.images, recon, { n, h: shape[1]!, w: shape[2]!, scale: 3 }));
+    const curves = join(outDir, 'loss.svg');
+    writeFileAtomic(curves, lossCurves(result.history));
+    return { ...result, figure, curves, metricsPath: join(outDir, '_metrics.json'), model };
+  });
 }
 
 /** A user's image folder as train/valid ImageSets (a seeded 90/10 split). */

@@ -1,9 +1,9 @@
 // The Trainer, shaped after Catalyst's SupervisedRunner + CheckpointCallback as used in the
 // chapter: train/valid loaders, per-epoch metrics, best and last checkpoints chosen by a valid
 // metric, best weights loaded at the end, `_metrics.json` with `best` and `last` entries.
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../data/atomic.js';
+import { ioError, writeFileAtomic } from '../data/atomic.js';
 import { epochSeed, type Batch, type DataLoader } from '../data/loader.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
@@ -13,6 +13,7 @@ import type { SessionOptions } from '../runtime/ort.js';
 import { Rng } from '../util/random.js';
 import { readCheckpoint, restore, saveCheckpoint } from './checkpoint.js';
 import type { Overrides, ResumeRecord } from './resume.js';
+import { acquireRunLock, removeOrphanTempFiles } from './run-lock.js';
 import { makeProgress } from './progress.js';
 import { lrForEpoch, type Schedule } from './schedule.js';
 
@@ -150,8 +151,12 @@ export class Trainer {
   }
 
   async fit(): Promise<TrainResult> {
+    const log = this.opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+    return withRunLock(this.opts.outDir, log, () => this.fitLocked(log));
+  }
+
+  private async fitLocked(log: (line: string) => void): Promise<TrainResult> {
     const o = this.opts;
-    const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
     await this.compile();
     const lastPath = join(this.checkpointDir, 'last.safetensors');
     const bestPath = join(this.checkpointDir, 'best.safetensors');
@@ -171,7 +176,14 @@ export class Trainer {
     writeFileAtomic(join(o.outDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
     const baseLr = o.optimizer.lr;
     const stepsLog = o.logEvery ? join(o.outDir, 'steps.csv') : undefined;
-    if (stepsLog && !existsSync(stepsLog)) writeFileSync(stepsLog, 'step,epoch,loss\n');
+    const appendStep = (line: string) => {
+      try {
+        appendFileSync(stepsLog!, line);
+      } catch (e) {
+        throw ioError(stepsLog!, e);
+      }
+    };
+    if (stepsLog && !existsSync(stepsLog)) appendStep('step,epoch,loss\n');
     const progress = makeProgress(o.progress ?? true);
     let stoppedBy: TrainResult['stoppedBy'] = 'epochs';
 
@@ -197,7 +209,7 @@ export class Trainer {
         for (const [k, v] of Object.entries(r.metrics)) sums[k] = (sums[k] ?? 0) + v * batch.n;
         const rate = seen / ((performance.now() - t0) / 1000);
         progress.update(seen, { loss: lossSum / seen, rate });
-        if (stepsLog && this.store.step % o.logEvery! === 0) appendFileSync(stepsLog, `${this.store.step},${epoch},${r.loss}\n`);
+        if (stepsLog && this.store.step % o.logEvery! === 0) appendStep(`${this.store.step},${epoch},${r.loss}\n`);
         for (const cb of o.callbacks ?? []) await cb.onBatchEnd?.({ epoch, step: this.store.step, loss: r.loss, n: batch.n }, this);
         if (o.maxSteps !== undefined && this.store.step >= o.maxSteps) {
           stoppedBy = 'steps';
@@ -251,5 +263,25 @@ export class Trainer {
   async release(): Promise<void> {
     await this.trainStep?.release();
     await this.evalGraph?.release();
+  }
+}
+
+/**
+ * Lock a run folder for training (see train/run-lock.ts) and remove the temp files that killed
+ * writes left there; returns the release function.
+ */
+export function lockRunFolder(dir: string, log: (line: string) => void): () => void {
+  const release = acquireRunLock(dir, log);
+  for (const f of removeOrphanTempFiles(dir)) log(`removed ${f} (left by an interrupted write)`);
+  return release;
+}
+
+/** Run `fn` holding the run folder's lock. */
+export async function withRunLock<T>(dir: string, log: (line: string) => void, fn: () => Promise<T>): Promise<T> {
+  const release = lockRunFolder(dir, log);
+  try {
+    return await fn();
+  } finally {
+    release();
   }
 }
