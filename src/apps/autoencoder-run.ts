@@ -1,6 +1,7 @@
 // A trained image autoencoder run on disk: rebuild its model from config.json, load its
 // checkpoint, and run codes / reconstructions in batches.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readJsonFile } from '../data/json-file.js';
 import { join } from 'node:path';
 import type { Autoencoder } from '../models/conv-autoencoder.js';
 import type { Module } from '../nn/module.js';
@@ -31,8 +32,10 @@ export function readRunModel(dir: string, checkpoint: 'best' | 'last', writtenBy
   const needed = ['config.json', ...extraFiles];
   if (needed.some((f) => !existsSync(join(dir, f))))
     throw new Error(`${dir}: not a latentkit run (needs ${needed.join(' and ')}); pass the folder that ${writtenBy} wrote, e.g. logs/trial_0_autoencoder`);
-  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const configPath = join(dir, 'config.json');
+  const config = readJsonFile(configPath, 'run config');
   const modelConfig = config.model as ModelConfig;
+  if (typeof modelConfig?.preset !== 'string') throw new Error(`${configPath}: no "model" with a "preset"; is this a latentkit run folder?`);
   const model = buildModel(modelConfig);
   model.loadStateDict(readCheckpoint(join(dir, 'checkpoints', `${checkpoint}.safetensors`)).weights);
   return { config, modelConfig, model };

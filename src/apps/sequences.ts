@@ -11,8 +11,9 @@ import { LSTMAutoencoder, sequenceStep } from '../models/sequence.js';
 import { manualSeed } from '../nn/init.js';
 import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizer.js';
 import { ForwardGraph, ParamStore } from '../runtime/compile.js';
-import { Trainer, type FeedInfo, type TrainResult } from '../train/trainer.js';
+import { Trainer, withRunLock, type FeedInfo, type TrainResult } from '../train/trainer.js';
 import { parseSchedule } from '../train/schedule.js';
+import { checkResume, givenSettings, readRunConfig, type Overrides } from '../train/resume.js';
 import { imageGridPng, savePng } from '../viz/png.js';
 import { lossCurves, trialDir } from './train-images.js';
 import { readRunModel } from './autoencoder-run.js';
@@ -88,8 +89,26 @@ function movingFeeds(gens: { train: MovingFashionMnist; valid: MovingFashionMnis
   };
 }
 
-export async function trainSequenceModel(o: SeqTrainOptions): Promise<SeqTrainResult> {
-  const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+/** A sequence resume: the options the run was trained with (from config.json), plus the allowed overrides. */
+function resumeSeqOptions(outDir: string, o: SeqTrainOptions): { o: SeqTrainOptions; run: Record<string, unknown>; overrides: Overrides } {
+  const run = readRunConfig(outDir);
+  const model = run.model as ModelConfig;
+  const data = run.data as Partial<Record<string, unknown>>;
+  const runOptions: SeqTrainOptions = {
+    preset: model.preset, csv: data.csv as string, columns: data.columns as string[], window: data.window as number, stride: data.stride as number,
+    trainFraction: data.trainFraction as number, frameSize: data.frameSize as number, trainSize: data.trainSize as number, validSize: data.validSize as number,
+    limitImages: data.limitImages as number, hidden: model.hidden as number, layers: model.layers as number, conditional: model.conditional as boolean,
+    futureWeight: model.futureWeight as number, batchSize: run.batchSize as number, schedule: run.schedule as string, seed: run.seed as number,
+    epochs: run.epochs as number, lr: run.lr as number,
+  };
+  const overrides = checkResume(outDir, givenSettings({ ...o }, { ...runOptions }));
+  return { o: { ...o, ...runOptions, epochs: o.epochs ?? runOptions.epochs, lr: o.lr ?? runOptions.lr, dataDir: o.dataDir ?? (data.dataDir as string | undefined) }, run, overrides };
+}
+
+export async function trainSequenceModel(opts: SeqTrainOptions): Promise<SeqTrainResult> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const resumed = opts.resume ? resumeSeqOptions(opts.out ?? trialDir('logs', true), opts) : undefined;
+  const o = resumed ? { ...resumed.o, out: opts.out ?? trialDir('logs', true) } : opts;
   const presetName = o.preset ?? (o.csv ? 'lstm-timeseries' : 'lstm-composite-moving');
   const preset = getPreset(presetName);
   const seed = o.seed ?? 0;
@@ -97,7 +116,10 @@ export async function trainSequenceModel(o: SeqTrainOptions): Promise<SeqTrainRe
   if (o.hidden !== undefined) cfg.hidden = o.hidden;
   if (o.layers !== undefined) cfg.layers = o.layers;
   if (o.conditional !== undefined) cfg.conditional = o.conditional;
-  const hp = { ...preset.defaults, lr: o.lr ?? preset.defaults.lr, batchSize: o.batchSize ?? preset.defaults.batchSize, epochs: o.epochs ?? preset.defaults.epochs };
+  const hp = {
+    ...preset.defaults, lr: o.lr ?? preset.defaults.lr, batchSize: o.batchSize ?? preset.defaults.batchSize, epochs: o.epochs ?? preset.defaults.epochs,
+    schedule: o.schedule ?? preset.defaults.schedule ?? 'constant',
+  };
   let data: SeqDataConfig;
   let trainLoader: DataLoader, validLoader: DataLoader;
   let feeds: ((b: Batch, r: any, i: FeedInfo) => Float32Array[]) | undefined;
@@ -131,46 +153,50 @@ export async function trainSequenceModel(o: SeqTrainOptions): Promise<SeqTrainRe
   const model = buildModel(cfg) as LSTMAutoencoder;
   const outDir = o.out ?? trialDir('logs', o.resume);
   log(`training ${presetName} (${model.numParameters()} parameters, ${model.conditional ? 'conditional' : 'unconditioned'} decoders${model.future ? `, ${model.future}-frame future predictor` : ''}); lr ${hp.lr}, batch ${hp.batchSize}, ${hp.epochs} epochs -> ${outDir}`);
-  const trainer = new Trainer({
-    model,
-    inputs: preset.inputs!(cfg),
-    step: sequenceStep(),
-    feeds,
-    optimizer: makeOptimizer(hp.optimizer, hp.lr),
-    train: trainLoader,
-    valid: validLoader,
-    epochs: hp.epochs,
-    outDir,
-    schedule: parseSchedule(o.schedule ?? hp.schedule ?? 'constant', hp.epochs),
-    maxSteps: o.steps,
-    resume: o.resume,
-    progress: o.progress ?? true,
-    seed,
-    clipGradNorm: 1,
-    session: { intraOpThreads: o.threads ?? 1 },
-    config: { model: cfg, ...hp, data },
-    log,
+  // Locked from the first write to the last.
+  return withRunLock(outDir, log, async () => {
+    const trainer = new Trainer({
+      model,
+      inputs: preset.inputs!(cfg),
+      step: sequenceStep(),
+      feeds,
+      optimizer: makeOptimizer(hp.optimizer, hp.lr),
+      train: trainLoader,
+      valid: validLoader,
+      epochs: hp.epochs,
+      outDir,
+      schedule: parseSchedule(hp.schedule, hp.epochs),
+      maxSteps: o.steps,
+      resume: o.resume,
+      progress: o.progress ?? true,
+      seed,
+      clipGradNorm: 1,
+      session: { intraOpThreads: o.threads ?? 1 },
+      config: { ...resumed?.run, model: cfg, ...hp, data },
+      resumeOverrides: resumed?.overrides,
+      log,
+    });
+    const result = await trainer.fit();
+    await trainer.release();
+    writeFileAtomic(join(outDir, 'loss.svg'), lossCurves(result.history));
+    const files = [join(outDir, '_metrics.json'), join(outDir, 'loss.svg')];
+    let summary: Record<string, number> = {};
+    if (gens && data.kind === 'moving') {
+      summary = await evaluateMoving(model, gens, data.validSize, data.trainSize);
+      const strip = join(outDir, 'strip.png');
+      savePng(strip, await movingStrip(model, gens.valid, [0, 1, 2, 3]));
+      files.push(strip);
+    } else if (windows && data.kind === 'csv') {
+      const scores = await scoreWindows(model, windows.valid);
+      const path = join(outDir, 'scores.csv');
+      writeFileAtomic(path, scoresCsv(windows.valid, scores, readCsvSeries(data.csv, data.columns).lines));
+      files.push(path);
+      summary = { valid_windows: windows.valid.count, mean_score: scores.reduce((a, b) => a + b, 0) / scores.length };
+    }
+    writeFileAtomic(join(outDir, 'seq_metrics.json'), JSON.stringify(summary, null, 2) + '\n');
+    files.push(join(outDir, 'seq_metrics.json'));
+    return { ...result, model, summary, files };
   });
-  const result = await trainer.fit();
-  await trainer.release();
-  writeFileAtomic(join(outDir, 'loss.svg'), lossCurves(result.history));
-  const files = [join(outDir, '_metrics.json'), join(outDir, 'loss.svg')];
-  let summary: Record<string, number> = {};
-  if (gens && data.kind === 'moving') {
-    summary = await evaluateMoving(model, gens, data.validSize, data.trainSize);
-    const strip = join(outDir, 'strip.png');
-    savePng(strip, await movingStrip(model, gens.valid, [0, 1, 2, 3]));
-    files.push(strip);
-  } else if (windows && data.kind === 'csv') {
-    const scores = await scoreWindows(model, windows.valid);
-    const path = join(outDir, 'scores.csv');
-    writeFileAtomic(path, scoresCsv(windows.valid, scores, readCsvSeries(data.csv, data.columns).lines));
-    files.push(path);
-    summary = { valid_windows: windows.valid.count, mean_score: scores.reduce((a, b) => a + b, 0) / scores.length };
-  }
-  writeFileAtomic(join(outDir, 'seq_metrics.json'), JSON.stringify(summary, null, 2) + '\n');
-  files.push(join(outDir, 'seq_metrics.json'));
-  return { ...result, model, summary, files };
 }
 
 // ---------------- a trained run ----------------

@@ -3,8 +3,8 @@
 // Trainer (checkpoints, metrics, resume), and report per-column reconstruction errors.
 // A run folder holds what is needed to use the model on new rows: config.json (model config),
 // schema.json, preprocessor.json and checkpoints/{best,last}.safetensors.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { writeFileAtomic } from '../data/atomic.js';
 import { arrayDataset } from '../data/dataset.js';
 import { DataLoader, randomSplit } from '../data/loader.js';
@@ -23,7 +23,9 @@ import { manualSeed } from '../nn/init.js';
 import type { Module } from '../nn/module.js';
 import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizer.js';
 import { ForwardGraph, ParamStore, type InputSpec, type StepFn } from '../runtime/compile.js';
-import { Trainer, type TrainResult } from '../train/trainer.js';
+import { Trainer, withRunLock, type TrainResult } from '../train/trainer.js';
+import { readJsonFile } from '../data/json-file.js';
+import { checkResume, flagName, givenSettings, readRunConfig, type Overrides } from '../train/resume.js';
 import { trialDir } from './train-images.js';
 import { readRunModel } from './autoencoder-run.js';
 
@@ -84,6 +86,8 @@ export interface FitTabularOptions {
   progress?: boolean;
   earlyStopping?: number;
   config?: Record<string, unknown>;
+  /** What a resume changed, recorded in config.json. */
+  resumeOverrides?: Overrides;
   log?: (line: string) => void;
   threads?: number;
 }
@@ -112,6 +116,7 @@ export async function fitTabularAutoencoder(o: FitTabularOptions): Promise<Train
     seed: o.seed ?? 0,
     session: { intraOpThreads: o.threads ?? 1 },
     config: o.config,
+    resumeOverrides: o.resumeOverrides,
     log: o.log,
   });
   try {
@@ -192,41 +197,80 @@ export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabular
   const exclude = [...(o.exclude ?? []), ...(o.target ? [o.target] : [])];
   const outDir = o.out ?? trialDir('logs', o.resume);
   const prepPath = join(outDir, 'preprocessor.json');
+  const resumed = o.resume ? resumeTabularOptions(outDir, o) : undefined;
   const { table, schema } = await loadTabular({ ...o, exclude });
-  const seed = o.seed ?? 0;
-  const vf = o.validFraction ?? 0.2;
+  if (resumed) checkSameSchema(outDir, schema);
+  const seed = resumed ? (resumed.run.seed as number) : (o.seed ?? 0);
+  const vf = resumed ? (resumed.run.validFraction as number) : (o.validFraction ?? 0.2);
   const [trainRows, validRows] = vf > 0 ? randomSplit(table.nRows, [1 - vf, vf], seed) : [Int32Array.from({ length: table.nRows }, (_, i) => i), new Int32Array(0)];
   // Fitted on the training rows only; a resumed run reuses the saved preprocessor.
-  const fromFile = o.configFile ? readModelConfig(o.configFile) : undefined;
-  const presetName = fromFile?.model.preset ?? o.preset ?? 'dae-tabular';
+  const fromFile = resumed?.fromFile ?? (o.configFile ? readModelConfig(o.configFile) : undefined);
+  const presetName = resumed ? resumed.fromFile.model.preset : (fromFile?.model.preset ?? o.preset ?? 'dae-tabular');
   const preset = getPreset(presetName);
   // A preset may bring its own numeric transform (porto-seguro: RankGauss); --numeric wins.
   const preprocess = preset.tabularNumeric && !o.preprocess?.numeric ? { ...o.preprocess, numeric: preset.tabularNumeric } : o.preprocess;
-  const prep = o.resume && existsSync(prepPath) ? TabularPreprocessor.load(prepPath) : TabularPreprocessor.fit(table, schema, trainRows, preprocess);
+  const prep = resumed ? TabularPreprocessor.load(prepPath) : TabularPreprocessor.fit(table, schema, trainRows, preprocess);
   const x = prep.transform(table, trainRows);
   const xv = prep.transform(table, validRows!);
 
-  const modelConfig: ModelConfig = { ...(fromFile?.model ?? { preset: presetName }), ...o.model, inputSize: prep.width };
+  const modelConfig: ModelConfig = resumed
+    ? resumed.fromFile.model
+    : { ...(fromFile?.model ?? { preset: presetName }), ...(o.preset && !fromFile ? { preset: o.preset } : {}), ...o.model, inputSize: prep.width };
   for (const [k, v] of Object.entries(modelConfig)) if (v === undefined) delete modelConfig[k];
   for (const k of Object.keys(modelConfig)) if (k !== 'preset' && !preset.options.includes(k)) throw new Error(`preset ${modelConfig.preset} has no option "${k}"; options: ${preset.options.join(', ')}`);
   const d = { ...preset.defaults, ...fromFile?.train };
-  const hp = { lr: o.lr ?? d.lr, batchSize: o.batchSize ?? d.batchSize, epochs: o.epochs ?? d.epochs, optimizer: d.optimizer };
+  const hp = { lr: o.lr ?? d.lr, batchSize: resumed ? d.batchSize : (o.batchSize ?? d.batchSize), epochs: o.epochs ?? d.epochs, optimizer: d.optimizer };
   manualSeed(seed);
   const model = buildModel(modelConfig);
-  writeFileAtomic(join(outDir, 'schema.json'), JSON.stringify(schema, null, 2) + '\n');
-  prep.save(prepPath);
-  log(`training ${modelConfig.preset} (${model.numParameters()} parameters) on ${trainRows.length} rows x ${prep.width} features from ${table.source}, validating on ${validRows!.length}; lr ${hp.lr}, batch ${hp.batchSize}, ${hp.epochs} epochs -> ${outDir}`);
-  const result = await fitTabularAutoencoder({
-    model, layout: prep.layout, x, valid: xv, epochs: hp.epochs, batchSize: hp.batchSize, lr: hp.lr, optimizer: hp.optimizer, seed, outDir,
-    resume: o.resume, progress: o.progress, earlyStopping: o.earlyStopping, threads: o.threads, log,
-    config: { model: modelConfig, ...hp, dataset: table.source, target: o.target, kind: 'tabular', validFraction: vf, preprocess: prep.state.options },
+  // Locked from the first write (schema.json) to the last (column-errors.json).
+  return withRunLock(outDir, log, async () => {
+    // A resume keeps the run's schema and preprocessor as they are.
+    if (!resumed) {
+      writeFileAtomic(join(outDir, 'schema.json'), JSON.stringify(schema, null, 2) + '\n');
+      prep.save(prepPath);
+    }
+    log(`training ${modelConfig.preset} (${model.numParameters()} parameters) on ${trainRows.length} rows x ${prep.width} features from ${table.source}, validating on ${validRows!.length}; lr ${hp.lr}, batch ${hp.batchSize}, ${hp.epochs} epochs -> ${outDir}`);
+    const result = await fitTabularAutoencoder({
+      model, layout: prep.layout, x, valid: xv, epochs: hp.epochs, batchSize: hp.batchSize, lr: hp.lr, optimizer: hp.optimizer, seed, outDir,
+      resume: o.resume, progress: o.progress, earlyStopping: o.earlyStopping, threads: o.threads, log,
+      config: { ...resumed?.run, model: modelConfig, ...hp, dataset: table.source, target: resumed ? resumed.run.target : o.target, kind: 'tabular', validFraction: vf, preprocess: prep.state.options },
+      resumeOverrides: resumed?.overrides,
+    });
+    const evalRows = validRows!.length ? validRows! : trainRows;
+    const clean = validRows!.length ? xv : x;
+    const { data: scores } = await encodeRows(model, clean, prep.width, 'recon');
+    const errs = columnErrors(prep, clean, scores, evalRows.length, prep.missingMask(table, evalRows));
+    writeFileAtomic(join(outDir, 'column-errors.json'), JSON.stringify({ rows: validRows!.length ? 'valid' : 'train', count: evalRows.length, columns: errs }, null, 2) + '\n');
+    return { ...result, model, prep, schema, columnErrors: errs, errorsOn: validRows!.length ? 'valid' : 'train' };
   });
-  const evalRows = validRows!.length ? validRows! : trainRows;
-  const clean = validRows!.length ? xv : x;
-  const { data: scores } = await encodeRows(model, clean, prep.width, 'recon');
-  const errs = columnErrors(prep, clean, scores, evalRows.length, prep.missingMask(table, evalRows));
-  writeFileAtomic(join(outDir, 'column-errors.json'), JSON.stringify({ rows: validRows!.length ? 'valid' : 'train', count: evalRows.length, columns: errs }, null, 2) + '\n');
-  return { ...result, model, prep, schema, columnErrors: errs, errorsOn: validRows!.length ? 'valid' : 'train' };
+}
+
+/** A tabular resume: the run's config.json decides the model, split and preprocessing. */
+function resumeTabularOptions(outDir: string, o: TrainTabularOptions) {
+  const run = readRunConfig(outDir);
+  const model = run.model as ModelConfig;
+  const { configFile, model: modelFlags, preprocess, path, csv: _csv, schemaFile: _schema, overrides: _ov, exclude: _ex, maxCategories: _mc, ...rest } = o;
+  const runOptions: Record<string, unknown> = { ...run, preset: model.preset };
+  const settings = givenSettings(rest, runOptions);
+  for (const [k, v] of Object.entries(modelFlags ?? {})) if (v !== undefined) settings.push({ key: k, label: flagName(k), given: v, run: model[k] });
+  if (preprocess?.numeric !== undefined) settings.push({ key: 'numeric', label: '--numeric', given: preprocess.numeric, run: (run.preprocess as PreprocessOptions | undefined)?.numeric ?? 'standard' });
+  if (run.dataset !== undefined) settings.push({ key: 'data', label: 'data file', given: resolve(path), run: resolve(String(run.dataset)) });
+  if (configFile) {
+    const file = readModelConfig(configFile);
+    for (const [k, v] of Object.entries(file.model)) settings.push({ key: k, label: `--config ${configFile} (${k})`, given: v, run: model[k] });
+    for (const [k, v] of Object.entries(file.train)) settings.push({ key: k, label: `--config ${configFile} (${k})`, given: v, run: run[k] });
+  }
+  const overrides = checkResume(outDir, settings);
+  const train = { lr: run.lr, batchSize: run.batchSize, epochs: run.epochs, optimizer: run.optimizer } as Partial<TrainDefaults>;
+  return { run, overrides, fromFile: { model: { ...model }, train } };
+}
+
+/** The table read for a resume must have the schema the run was trained with. */
+function checkSameSchema(outDir: string, schema: TableSchema): void {
+  const path = join(outDir, 'schema.json');
+  const saved = readJsonFile<TableSchema>(path, 'table schema');
+  if (!isDeepStrictEqual(JSON.parse(JSON.stringify(schema)), saved))
+    throw new Error(`${path}: the table given to --resume does not have the run's schema (columns or types differ); resume with the same file and table options, or train into a new --out folder`);
 }
 
 export interface TabularRun {

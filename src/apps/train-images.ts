@@ -1,7 +1,7 @@
 // The chapter's experiment as a function: an image autoencoder on Fashion-MNIST (train split
 // for training, test split for validation, as in the chapter), with checkpoints, metrics,
 // the reconstruction figure and loss curves in one run directory.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Tensor } from '../graph/tensor.js';
 import { imageSetDataset, subset, type TensorDataset } from '../data/dataset.js';
@@ -20,9 +20,10 @@ import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizer.js';
 import { lossCurvesSvg } from '../viz/plot.js';
 import { figureScale, reconstructionFigure, savePng } from '../viz/png.js';
 import { writeFileAtomic } from '../data/atomic.js';
-import { Trainer, type Callback, type TrainResult } from '../train/trainer.js';
+import { Trainer, withRunLock, type Callback, type TrainResult } from '../train/trainer.js';
 import type { StepFn } from '../runtime/compile.js';
 import { parseSchedule } from '../train/schedule.js';
+import { checkResume, givenSettings, readRunConfig, type Overrides } from '../train/resume.js';
 import { runAutoencoder } from './autoencoder-run.js';
 
 export interface ImageTrainOptions {
@@ -93,20 +94,56 @@ export interface ImageTrainResult extends TrainResult {
   model: Autoencoder;
 }
 
-export async function trainImageAutoencoder(o: ImageTrainOptions): Promise<ImageTrainResult> {
+/**
+ * A resume's options: the run's config.json decides the model, data and training settings;
+ * flags that would change them are refused (see train/resume.ts).
+ */
+function resumeImageOptions(outDir: string, o: ImageTrainOptions): { o: ImageTrainOptions; fromFile: ReturnType<typeof readModelConfig>; run: Record<string, unknown>; overrides: Overrides } {
+  const run = readRunConfig(outDir);
+  const model = run.model as ModelConfig;
+  const dataset = String(run.dataset ?? 'fashion-mnist');
+  const runOptions: Record<string, unknown> = {
+    preset: model.preset, bottleneck: model.bottleneck, seed: run.seed, limitTrain: run.limitTrain, limitValid: run.limitValid, batchSize: run.batchSize,
+    schedule: run.schedule, shuffle: run.shuffle ?? true, epochs: run.epochs, lr: run.lr, images: dataset.startsWith('images:') ? dataset.slice(7) : undefined,
+  };
+  const { configFile, init, ...rest } = o;
+  // The run records its image folder as an absolute path.
+  if (rest.images !== undefined) rest.images = resolve(rest.images);
+  const settings = givenSettings(rest, runOptions);
+  // A config file is fine when it says what the run says.
+  if (configFile) {
+    const file = readModelConfig(configFile);
+    settings.push({ key: 'model', label: `--config ${configFile} (model)`, given: file.model, run: model });
+    for (const [k, v] of Object.entries(file.train)) settings.push({ key: k, label: `--config ${configFile} (${k})`, given: v, run: run[k] });
+  }
+  if (init) settings.push({ key: 'init', label: '--init', given: init, run: undefined });
+  const overrides = checkResume(outDir, settings);
+  const train = { lr: o.lr ?? run.lr, batchSize: run.batchSize, epochs: o.epochs ?? run.epochs, loss: run.loss, optimizer: run.optimizer, schedule: run.schedule } as Partial<TrainDefaults>;
+  return {
+    o: { ...o, configFile: undefined, init: undefined, bottleneck: undefined, seed: run.seed as number, limitTrain: run.limitTrain as number | undefined, limitValid: run.limitValid as number | undefined, images: runOptions.images as string | undefined, shuffle: runOptions.shuffle as boolean, schedule: undefined, lr: undefined, epochs: undefined, batchSize: undefined, workers: o.workers ?? (run.workers as ImageTrainOptions['workers']),
+      classes: Array.isArray(run.classes) ? run.classes.join(',') : undefined, skipBad: run.skipBad === true, augment: Array.isArray(run.augment) ? run.augment.join(',') : undefined },
+    fromFile: { model: { ...model }, train },
+    run,
+    overrides,
+  };
+}
+
+export async function trainImageAutoencoder(opts: ImageTrainOptions): Promise<ImageTrainResult> {
+  let o = opts;
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  const fromFile = o.configFile ? readModelConfig(o.configFile) : undefined;
+  const resumed = o.resume ? resumeImageOptions(o.out ?? trialDir('logs', true), o) : undefined;
+  if (resumed) o = { ...resumed.o, out: o.out ?? trialDir('logs', true) };
+  const fromFile = resumed?.fromFile ?? (o.configFile ? readModelConfig(o.configFile) : undefined);
   const modelConfig: ModelConfig = fromFile?.model ?? { preset: o.preset ?? 'seed-cnn' };
   if (o.bottleneck !== undefined) modelConfig.bottleneck = o.bottleneck;
   const preset = getPreset(modelConfig.preset);
   if (preset.trainCommand) throw new Error(`preset ${modelConfig.preset} is trained with \`latentkit ${preset.trainCommand}\`, not \`latentkit train\``);
   const outDir = o.out ?? trialDir('logs', o.resume);
-  // The input shape is the run's: chosen here, recorded in config.json, read by every command
-  // (and by --resume, unless --image-size / --channels say otherwise).
-  const resumed = o.resume && o.imageSize === undefined && o.channels === undefined ? previousInputShape(outDir) : undefined;
+  // The input shape is the run's: chosen here, recorded in config.json (model.inputShape), read
+  // by every command and by --resume.
   const shape = modelConfig.inputShape
     ? [...modelConfig.inputShape]
-    : resumed ?? await chooseImageShape({ images: o.images, imageSize: o.imageSize, channels: o.channels, presetShape: preset.inputShape, anyShape: !!preset.anyImageShape });
+    : await chooseImageShape({ images: o.images, imageSize: o.imageSize, channels: o.channels, presetShape: preset.inputShape, anyShape: !!preset.anyImageShape });
   modelConfig.inputShape = shape;
   // An absolute folder, so commands run from elsewhere find the run's images.
   const dataset = o.images ? `images:${resolve(o.images)}` : 'fashion-mnist';
@@ -129,56 +166,55 @@ export async function trainImageAutoencoder(o: ImageTrainOptions): Promise<Image
     log(`initialised weights from ${o.init}`);
   }
   const augment = o.augment ? parseAugment(o.augment) : undefined;
-  const data = await trainingData(o, shape, seed, classes, outDir, log);
-  const { train, valid, preview } = data;
-  try {
-    if (train.length === 0 || valid.length === 0) throw new Error(`no ${train.length === 0 ? 'training' : 'validation'} images${classes ? ` of classes ${classes.join(',')}` : ''}`);
-    const optimizer = makeOptimizer(hp.optimizer, hp.lr);
-    log(`training ${modelConfig.preset} (${model.numParameters()} parameters, input [${shape}]) on ${train.length} images${classes ? ` of classes ${classes.map((c) => data.classNames[c] ?? c).join(', ')}` : ''}, validating on ${valid.length}; lr ${hp.lr}, batch ${hp.batchSize}, ${hp.epochs} epochs, ${workers === 1 ? '1 thread' : `${workers} data-parallel workers`} -> ${outDir}`);
-    const trainer = new Trainer({
-      model,
-      inputs: preset.inputs?.(modelConfig) ?? [{ name: 'x', shape }],
-      step: preset.step?.(hp, modelConfig) ?? reconstructionStep(hp.loss),
-      feeds: withAugment(preset.feeds?.(modelConfig), augment, shape),
-      optimizer,
-      train: new DataLoader({ dataset: train, batchSize: hp.batchSize, shuffle: o.shuffle ?? true, seed }),
-      valid: new DataLoader({ dataset: valid, batchSize: hp.batchSize, shuffle: false }),
-      epochs: hp.epochs,
-      outDir,
-      schedule: parseSchedule(hp.schedule, hp.epochs),
-      earlyStopping: o.earlyStopping ? { patience: o.earlyStopping } : undefined,
-      maxSteps: o.steps,
-      logEvery: o.logEvery,
-      resume: o.resume,
-      progress: o.progress ?? true,
-      seed,
-      callbacks: o.callbacks,
-      session: { intraOpThreads: o.threads ?? 1 },
-      workers,
-      config: { model: modelConfig, ...hp, workers, dataset, classes, skipBad: o.skipBad || undefined, augment, limitTrain: o.limitTrain, limitValid: o.limitValid, init: o.init },
-      log,
-    });
-    const result = await trainer.fit();
-    await trainer.release();
+  // Locked from the first write to the last (data cache, checkpoints, figure, curves).
+  return withRunLock(outDir, log, async () => {
+    const data = await trainingData(o, shape, seed, classes, outDir, log);
+    const { train, valid, preview } = data;
+    try {
+      if (train.length === 0 || valid.length === 0) throw new Error(`no ${train.length === 0 ? 'training' : 'validation'} images${classes ? ` of classes ${classes.join(',')}` : ''}`);
+      const optimizer = makeOptimizer(hp.optimizer, hp.lr);
+      log(`training ${modelConfig.preset} (${model.numParameters()} parameters, input [${shape}]) on ${train.length} images${classes ? ` of classes ${classes.map((c) => data.classNames[c] ?? c).join(', ')}` : ''}, validating on ${valid.length}; lr ${hp.lr}, batch ${hp.batchSize}, ${hp.epochs} epochs, ${workers === 1 ? '1 thread' : `${workers} data-parallel workers`} -> ${outDir}`);
+      const trainer = new Trainer({
+        model,
+        inputs: preset.inputs?.(modelConfig) ?? [{ name: 'x', shape }],
+        step: preset.step?.(hp, modelConfig) ?? reconstructionStep(hp.loss),
+        feeds: withAugment(preset.feeds?.(modelConfig), augment, shape),
+        optimizer,
+        train: new DataLoader({ dataset: train, batchSize: hp.batchSize, shuffle: o.shuffle ?? true, seed }),
+        valid: new DataLoader({ dataset: valid, batchSize: hp.batchSize, shuffle: false }),
+        epochs: hp.epochs,
+        outDir,
+        schedule: parseSchedule(hp.schedule, hp.epochs),
+        earlyStopping: o.earlyStopping ? { patience: o.earlyStopping } : undefined,
+        maxSteps: o.steps,
+        logEvery: o.logEvery,
+        resume: o.resume,
+        progress: o.progress ?? true,
+        seed,
+        callbacks: o.callbacks,
+        session: { intraOpThreads: o.threads ?? 1 },
+        workers,
+        config: {
+          ...resumed?.run, model: modelConfig, ...hp, workers, dataset, classes, skipBad: o.skipBad || undefined, augment, limitTrain: o.limitTrain, limitValid: o.limitValid,
+          init: resumed ? resumed.run.init : o.init, shuffle: o.shuffle ?? true,
+        },
+        resumeOverrides: resumed?.overrides,
+        log,
+      });
+      const result = await trainer.fit();
+      await trainer.release();
 
-    // The chapter's Figure 5.4 from the best weights, and the loss curves.
-    const { recon } = await runAutoencoder({ model, inputShape: shape }, preview.images, preview.n);
-    const figure = join(outDir, 'reconstruction.png');
-    savePng(figure, reconstructionFigure(preview.images, recon, { n: preview.n, channels: shape[0] as 1 | 3, h: shape[1]!, w: shape[2]!, scale: figureScale(shape[1]!) }));
-    const curves = join(outDir, 'loss.svg');
-    writeFileAtomic(curves, lossCurves(result.history));
-    return { ...result, figure, curves, metricsPath: join(outDir, '_metrics.json'), model };
-  } finally {
-    data.release();
-  }
-}
-
-/** The input shape recorded by an earlier run in `dir`, if any. */
-function previousInputShape(dir: string): number[] | undefined {
-  const path = join(dir, 'config.json');
-  if (!existsSync(path)) return undefined;
-  const shape = (JSON.parse(readFileSync(path, 'utf8')) as { model?: ModelConfig }).model?.inputShape;
-  return Array.isArray(shape) ? shape : undefined;
+      // The chapter's Figure 5.4 from the best weights, and the loss curves.
+      const { recon } = await runAutoencoder({ model, inputShape: shape }, preview.images, preview.n);
+      const figure = join(outDir, 'reconstruction.png');
+      savePng(figure, reconstructionFigure(preview.images, recon, { n: preview.n, channels: shape[0] as 1 | 3, h: shape[1]!, w: shape[2]!, scale: figureScale(shape[1]!) }));
+      const curves = join(outDir, 'loss.svg');
+      writeFileAtomic(curves, lossCurves(result.history));
+      return { ...result, figure, curves, metricsPath: join(outDir, '_metrics.json'), model };
+    } finally {
+      data.release();
+    }
+  });
 }
 
 /** What the trainer reads: train and validation datasets, and the first validation images for the figure. */

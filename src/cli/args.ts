@@ -1,6 +1,7 @@
 // Argument parsers shared by the commands.
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { TrainResult } from '../train/trainer.js';
+import { EXECUTION_OPTIONS } from '../train/resume.js';
 
 export function intArg(v: string): number {
   const n = Number(v);
@@ -63,4 +64,14 @@ export function bestLossLine(r: Pick<TrainResult, 'best' | 'history' | 'stoppedB
   const loss = r.best?.valid.loss ?? r.best?.train.loss;
   const which = r.best?.valid.loss !== undefined ? 'valid' : 'train';
   return `best ${which} loss ${loss?.toFixed(6) ?? 'n/a'} at epoch ${r.best?.epoch ?? '-'} of ${r.history.length} (${STOP_REASONS[r.stoppedBy]})`;
+}
+
+/**
+ * A training command's options; with --resume, commander's defaults are left out (except for
+ * execution options), so a default is never taken for a flag that would change the run.
+ */
+export function typedOptions(cmd: Command): Record<string, any> {
+  const o = cmd.opts();
+  if (!o.resume) return o;
+  return Object.fromEntries(Object.entries(o).filter(([k]) => cmd.getOptionValueSource(k) !== 'default' || EXECUTION_OPTIONS.includes(k)));
 }

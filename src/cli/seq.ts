@@ -6,7 +6,7 @@ import { writeFileAtomic } from '../data/atomic.js';
 import { dataSource, loadFashionMnist } from '../data/fashion-mnist.js';
 import { auroc, readCsvSeries, windowLabels } from '../data/sequences.js';
 import { reconstructionFigure, savePng } from '../viz/png.js';
-import { addOptions, bestLossLine, dataDirOption, floatArg, intArg, trainingOptions } from './args.js';
+import { addOptions, bestLossLine, dataDirOption, floatArg, intArg, trainingOptions, typedOptions } from './args.js';
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 
@@ -47,7 +47,8 @@ Examples:
   latentkit train-seq --csv weather.csv --columns temp_max,temp_min,wind --window 30 --out runs/ts
   latentkit seq-strip runs/moving -o strip.png
   latentkit ts-anomaly runs/ts --csv weather.csv -o scores.csv`)
-    .action(async (o) => {
+    .action(async (_o, cmd: Command) => {
+      const o = typedOptions(cmd);
       if (o.conditional && o.unconditioned) throw new Error('choose --conditional or --unconditioned, not both');
       const r = await trainSequenceModel({
         preset: o.preset, csv: o.csv, columns: o.columns, window: o.window, stride: o.stride, trainFraction: o.trainFraction,

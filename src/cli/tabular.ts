@@ -6,7 +6,7 @@ import { encodeRows, loadTabular, loadTabularRun, tabularRunErrors, trainTabular
 import { writeFileAtomic } from '../data/atomic.js';
 import { parseNoise } from '../data/noise.js';
 import { formatColumnErrors, formatSchema, readTable, type CsvOptions } from '../data/tabular/index.js';
-import { batchSizeOption, bestLossLine, checkpointOption, epochsOption, floatArg, intArg, lrOption } from './args.js';
+import { batchSizeOption, bestLossLine, checkpointOption, epochsOption, floatArg, intArg, lrOption, typedOptions } from './args.js';
 
 function listArg(v: string): string[] {
   return v.split(',').map((s) => s.trim()).filter(Boolean);
@@ -122,7 +122,8 @@ Examples:
   latentkit train-tabular data.csv --numeric rankgauss --noise swap:0.1+gaussian:0.05
   latentkit train-tabular data.csv --config dae.json --schema schema.json
   latentkit train-tabular data.csv --out runs/dae --resume                continue after an interruption`)
-    .action(async (path: string, o) => {
+    .action(async (path: string, _o, cmd: Command) => {
+      const o = typedOptions(cmd);
       const model: Record<string, unknown> = { hidden: o.hidden, bottleneck: o.bottleneck, activation: o.activation, dropout: o.dropout, batchNorm: o.batchNorm, noise: o.noise };
       const r = await trainTabular({
         path, csv: csvOf(o), schemaFile: o.schema, maxCategories: o.maxCategories, target: o.target, preset: o.preset, configFile: o.config, model,

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { trainImageAutoencoder } from '../apps/train-images.js';
 import { presetNames } from '../models/index.js';
 import { parseImageSize } from '../data/run-images.js';
-import { addOptions, bestLossLine, dataDirOption, intArg, trainingOptions } from './args.js';
+import { addOptions, bestLossLine, dataDirOption, intArg, trainingOptions, typedOptions } from './args.js';
 
 export function registerTrain(program: Command): void {
   addOptions(
@@ -47,7 +47,8 @@ Examples:
   latentkit train --images my_photos/ --epochs 10           your own images, at the first image's size
   latentkit train --images photos/ --preset cnn --image-size 32 --channels 3 --bottleneck 32   colour, 32x32
   latentkit train --preset cnn --classes sneaker --out runs/sneakers   one class (then: anomaly runs/sneakers)`)
-    .action(async (o) => {
+    .action(async (_o, cmd: Command) => {
+      const o = typedOptions(cmd);
       const r = await trainImageAutoencoder({
         preset: o.preset, configFile: o.config, bottleneck: o.bottleneck, dataDir: o.dataDir, images: o.images, imageSize: o.imageSize, channels: o.channels, classes: o.classes, skipBad: o.skipBad, augment: o.augment, stream: o.stream, epochs: o.epochs, batchSize: o.batchSize,
         lr: o.lr, schedule: o.schedule, seed: o.seed, out: o.out, init: o.init, resume: o.resume, limitTrain: o.limitTrain,

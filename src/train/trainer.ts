@@ -1,9 +1,9 @@
 // The Trainer, shaped after Catalyst's SupervisedRunner + CheckpointCallback as used in the
 // chapter: train/valid loaders, per-epoch metrics, best and last checkpoints chosen by a valid
 // metric, best weights loaded at the end, `_metrics.json` with `best` and `last` entries.
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../data/atomic.js';
+import { ioError, writeFileAtomic } from '../data/atomic.js';
 import { epochSeed, type Batch, type DataLoader } from '../data/loader.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
@@ -12,6 +12,8 @@ import { createTrainingStep, type AnyTrainingStep } from '../runtime/parallel.js
 import type { SessionOptions } from '../runtime/ort.js';
 import { Rng } from '../util/random.js';
 import { readCheckpoint, restore, saveCheckpoint } from './checkpoint.js';
+import type { Overrides, ResumeRecord } from './resume.js';
+import { acquireRunLock, removeOrphanTempFiles } from './run-lock.js';
 import { makeProgress } from './progress.js';
 import { lrForEpoch, type Schedule } from './schedule.js';
 
@@ -69,8 +71,10 @@ export interface TrainerOptions {
   session?: SessionOptions;
   /** Threads sharing each batch (data parallel); 'auto' = every core for models without BatchNorm. Default 1. */
   workers?: number | 'auto';
-  /** Saved in checkpoints and the run's config.json (model preset, hyperparameters). */
+  /** Saved in checkpoints and the run's config.json (model preset, hyperparameters; a resumed run's earlier `resumes`). */
   config?: Record<string, unknown>;
+  /** What this resume changed (see train/resume.ts); appended to config.json `resumes`. */
+  resumeOverrides?: Overrides;
   log?: (line: string) => void;
 }
 
@@ -85,6 +89,8 @@ export interface TrainResult {
 export class Trainer {
   readonly store: ParamStore;
   history: EpochRecord[] = [];
+  /** config.json as written by fit(). */
+  runConfig: Record<string, unknown> = {};
   private trainStep?: AnyTrainingStep;
   private evalGraph?: ForwardGraph;
   constructor(readonly opts: TrainerOptions) {
@@ -145,23 +151,39 @@ export class Trainer {
   }
 
   async fit(): Promise<TrainResult> {
+    const log = this.opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+    return withRunLock(this.opts.outDir, log, () => this.fitLocked(log));
+  }
+
+  private async fitLocked(log: (line: string) => void): Promise<TrainResult> {
     const o = this.opts;
-    const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-    mkdirSync(this.checkpointDir, { recursive: true });
-    writeFileAtomic(join(o.outDir, 'config.json'), JSON.stringify({ ...o.config, epochs: o.epochs, seed: o.seed ?? 0 }, null, 2) + '\n');
     await this.compile();
     const lastPath = join(this.checkpointDir, 'last.safetensors');
     const bestPath = join(this.checkpointDir, 'best.safetensors');
+    let config: Record<string, unknown> = { ...o.config, epochs: o.epochs, seed: o.seed ?? 0 };
+    // A resume loads everything before it writes anything: a failed resume leaves the run as it was.
     if (o.resume) {
       if (!existsSync(lastPath)) throw new Error(`--resume: ${lastPath} does not exist; nothing to resume`);
       const ck = readCheckpoint(lastPath);
       restore(o.model, ck, this.store, o.optimizer);
       this.history = (ck.meta.history as EpochRecord[] | undefined) ?? [];
+      const record: ResumeRecord = { afterEpoch: this.history.length, step: this.store.step, overrides: o.resumeOverrides ?? {}, at: new Date().toISOString() };
+      config = { ...config, resumes: [...((o.config?.resumes as ResumeRecord[] | undefined) ?? []), record] };
       log(`resuming from ${lastPath}: epoch ${ck.meta.epoch} done, step ${ck.meta.step}`);
     }
+    this.runConfig = config;
+    mkdirSync(this.checkpointDir, { recursive: true });
+    writeFileAtomic(join(o.outDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
     const baseLr = o.optimizer.lr;
     const stepsLog = o.logEvery ? join(o.outDir, 'steps.csv') : undefined;
-    if (stepsLog && !existsSync(stepsLog)) writeFileSync(stepsLog, 'step,epoch,loss\n');
+    const appendStep = (line: string) => {
+      try {
+        appendFileSync(stepsLog!, line);
+      } catch (e) {
+        throw ioError(stepsLog!, e);
+      }
+    };
+    if (stepsLog && !existsSync(stepsLog)) appendStep('step,epoch,loss\n');
     const progress = makeProgress(o.progress ?? true);
     let stoppedBy: TrainResult['stoppedBy'] = 'epochs';
 
@@ -187,7 +209,7 @@ export class Trainer {
         for (const [k, v] of Object.entries(r.metrics)) sums[k] = (sums[k] ?? 0) + v * batch.n;
         const rate = seen / ((performance.now() - t0) / 1000);
         progress.update(seen, { loss: lossSum / seen, rate });
-        if (stepsLog && this.store.step % o.logEvery! === 0) appendFileSync(stepsLog, `${this.store.step},${epoch},${r.loss}\n`);
+        if (stepsLog && this.store.step % o.logEvery! === 0) appendStep(`${this.store.step},${epoch},${r.loss}\n`);
         for (const cb of o.callbacks ?? []) await cb.onBatchEnd?.({ epoch, step: this.store.step, loss: r.loss, n: batch.n }, this);
         if (o.maxSteps !== undefined && this.store.step >= o.maxSteps) {
           stoppedBy = 'steps';
@@ -200,7 +222,7 @@ export class Trainer {
       const record: EpochRecord = { epoch: epoch + 1, lr: o.optimizer.lr, train, valid, seconds: (performance.now() - t0) / 1000, imagesPerSecond: seen / trainSeconds, steps: this.store.step };
       this.history.push(record);
       const isBest = this.bestOf(this.history) === record;
-      const meta = { epoch: epoch + 1, step: this.store.step, history: this.history, config: o.config ?? {} };
+      const meta = { epoch: epoch + 1, step: this.store.step, history: this.history, config: this.runConfig };
       // Best first, then last: a kill between the two leaves a consistent, resumable pair.
       if (isBest) saveCheckpoint(bestPath, this.store, undefined, meta);
       saveCheckpoint(lastPath, this.store, o.optimizer, meta);
@@ -241,5 +263,25 @@ export class Trainer {
   async release(): Promise<void> {
     await this.trainStep?.release();
     await this.evalGraph?.release();
+  }
+}
+
+/**
+ * Lock a run folder for training (see train/run-lock.ts) and remove the temp files that killed
+ * writes left there; returns the release function.
+ */
+export function lockRunFolder(dir: string, log: (line: string) => void): () => void {
+  const release = acquireRunLock(dir, log);
+  for (const f of removeOrphanTempFiles(dir)) log(`removed ${f} (left by an interrupted write)`);
+  return release;
+}
+
+/** Run `fn` holding the run folder's lock. */
+export async function withRunLock<T>(dir: string, log: (line: string) => void, fn: () => Promise<T>): Promise<T> {
+  const release = lockRunFolder(dir, log);
+  try {
+    return await fn();
+  } finally {
+    release();
   }
 }
