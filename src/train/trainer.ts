@@ -1,9 +1,10 @@
 // The Trainer, shaped after Catalyst's SupervisedRunner + CheckpointCallback as used in the
 // chapter: train/valid loaders, per-epoch metrics, best and last checkpoints chosen by a valid
-// metric, best weights loaded at the end, `_metrics.json` with `best` and `last` entries.
-import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
+// metric, best weights loaded at the end, `_metrics.json` with `best` and `last` entries. The
+// loop itself only trains and evaluates; what happens around it is callbacks (callbacks.ts).
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ioError, writeFileAtomic } from '../data/atomic.js';
+import { writeFileAtomic } from '../data/atomic.js';
 import { epochSeed, type Batch, type DataLoader } from '../data/loader.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
@@ -11,10 +12,10 @@ import { ForwardGraph, ParamStore, type InputSpec, type StepFn } from '../runtim
 import { createTrainingStep, type AnyTrainingStep } from '../runtime/parallel.js';
 import type { SessionOptions } from '../runtime/ort.js';
 import { Rng } from '../util/random.js';
-import { readCheckpoint, restore, saveCheckpoint } from './checkpoint.js';
+import { EarlyStopping, MetricsLog, ModelCheckpoint, ProgressBar, StepLog, type Callback } from './callbacks.js';
+import { readCheckpoint, restore } from './checkpoint.js';
 import type { Overrides, ResumeRecord } from './resume.js';
 import { acquireRunLock, removeOrphanTempFiles } from './run-lock.js';
-import { makeProgress } from './progress.js';
 import { lrForEpoch, type Schedule } from './schedule.js';
 
 export interface EpochRecord {
@@ -27,13 +28,7 @@ export interface EpochRecord {
   steps: number;
 }
 
-export interface Callback {
-  onEpochStart?(epoch: number, t: Trainer): void | Promise<void>;
-  onBatchEnd?(info: { epoch: number; step: number; loss: number; n: number }, t: Trainer): void | Promise<void>;
-  /** Return 'stop' to end training after this epoch. */
-  onEpochEnd?(record: EpochRecord, t: Trainer): void | 'stop' | Promise<void | 'stop'>;
-  onTrainEnd?(history: EpochRecord[], t: Trainer): void | Promise<void>;
-}
+export type { BatchInfo, Callback } from './callbacks.js';
 
 /** Where a batch is fed: the 0-based epoch, and training (true) or evaluation (false). */
 export interface FeedInfo {
@@ -91,6 +86,8 @@ export class Trainer {
   history: EpochRecord[] = [];
   /** config.json as written by fit(). */
   runConfig: Record<string, unknown> = {};
+  /** Why training stops after the current epoch (set by requestStop), if it does. */
+  private stopReason?: TrainResult['stoppedBy'];
   private trainStep?: AnyTrainingStep;
   private evalGraph?: ForwardGraph;
   constructor(readonly opts: TrainerOptions) {
@@ -101,15 +98,49 @@ export class Trainer {
     return join(this.opts.outDir, 'checkpoints');
   }
 
-  private metricOf(r: EpochRecord): number {
+  get bestPath(): string {
+    return join(this.checkpointDir, 'best.safetensors');
+  }
+
+  get lastPath(): string {
+    return join(this.checkpointDir, 'last.safetensors');
+  }
+
+  readonly log = (line: string): void => (this.opts.log ?? ((l: string) => process.stderr.write(`${l}\n`)))(line);
+
+  /** The valid metric of an epoch (falling back to train); with asLoss, negated when it is maximised, so lower is better. */
+  score(r: EpochRecord, asLoss = false): number {
     const key = this.opts.validMetric ?? 'loss';
     const v = r.valid[key] ?? r.train[key];
     if (v === undefined) throw new Error(`valid metric "${key}" is not reported; available: ${Object.keys(r.valid).join(', ')}`);
-    return (this.opts.minimize ?? true) ? v : -v;
+    return asLoss && !(this.opts.minimize ?? true) ? -v : v;
   }
 
-  private bestOf(history: EpochRecord[]): EpochRecord | undefined {
-    return history.reduce<EpochRecord | undefined>((b, r) => (!b || this.metricOf(r) < this.metricOf(b) ? r : b), undefined);
+  /** The best epoch so far by the valid metric. */
+  best(): EpochRecord | undefined {
+    return this.history.reduce<EpochRecord | undefined>((b, r) => (!b || this.score(r, true) < this.score(b, true) ? r : b), undefined);
+  }
+
+  isBest(r: EpochRecord): boolean {
+    return this.best() === r;
+  }
+
+  /** End training after the current epoch. */
+  requestStop(reason: TrainResult['stoppedBy'] = 'callback'): void {
+    this.stopReason ??= reason;
+  }
+
+  /** The built-in callbacks the options ask for, then the user's. */
+  private callbacks(): Callback[] {
+    const o = this.opts;
+    return [
+      new ModelCheckpoint(),
+      new MetricsLog(),
+      ...(o.logEvery ? [new StepLog(o.logEvery)] : []),
+      new ProgressBar(o.progress ?? true),
+      ...(o.callbacks ?? []),
+      ...(o.earlyStopping ? [new EarlyStopping(o.earlyStopping.patience, o.earlyStopping.minDelta)] : []),
+    ];
   }
 
   async compile(): Promise<void> {
@@ -141,78 +172,54 @@ export class Trainer {
     return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / Math.max(count, 1)]));
   }
 
-  private writeMetrics(): void {
-    const best = this.bestOf(this.history);
-    const last = this.history[this.history.length - 1];
-    const entry = (r: EpochRecord | undefined) =>
-      r && { epoch: r.epoch, train: r.train, valid: r.valid, lr: r.lr, _score_: (this.opts.minimize ?? true) ? this.metricOf(r) : -this.metricOf(r) };
-    writeFileAtomic(join(this.opts.outDir, '_metrics.json'), JSON.stringify({ best: entry(best), last: entry(last), valid_metric: this.opts.validMetric ?? 'loss' }, null, 2) + '\n');
-    writeFileAtomic(join(this.opts.outDir, 'metrics.jsonl'), this.history.map((r) => JSON.stringify(r)).join('\n') + '\n');
-  }
-
   async fit(): Promise<TrainResult> {
-    const log = this.opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-    return withRunLock(this.opts.outDir, log, () => this.fitLocked(log));
+    return withRunLock(this.opts.outDir, this.log, () => this.fitLocked());
   }
 
-  private async fitLocked(log: (line: string) => void): Promise<TrainResult> {
+  private async fitLocked(): Promise<TrainResult> {
     const o = this.opts;
     await this.compile();
-    const lastPath = join(this.checkpointDir, 'last.safetensors');
-    const bestPath = join(this.checkpointDir, 'best.safetensors');
     let config: Record<string, unknown> = { ...o.config, epochs: o.epochs, seed: o.seed ?? 0 };
     // A resume loads everything before it writes anything: a failed resume leaves the run as it was.
     if (o.resume) {
-      if (!existsSync(lastPath)) throw new Error(`--resume: ${lastPath} does not exist; nothing to resume`);
-      const ck = readCheckpoint(lastPath);
+      if (!existsSync(this.lastPath)) throw new Error(`--resume: ${this.lastPath} does not exist; nothing to resume`);
+      const ck = readCheckpoint(this.lastPath);
       restore(o.model, ck, this.store, o.optimizer);
       this.history = (ck.meta.history as EpochRecord[] | undefined) ?? [];
       const record: ResumeRecord = { afterEpoch: this.history.length, step: this.store.step, overrides: o.resumeOverrides ?? {}, at: new Date().toISOString() };
       config = { ...config, resumes: [...((o.config?.resumes as ResumeRecord[] | undefined) ?? []), record] };
-      log(`resuming from ${lastPath}: epoch ${ck.meta.epoch} done, step ${ck.meta.step}`);
+      this.log(`resuming from ${this.lastPath}: epoch ${ck.meta.epoch} done, step ${ck.meta.step}`);
     }
     this.runConfig = config;
     mkdirSync(this.checkpointDir, { recursive: true });
     writeFileAtomic(join(o.outDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+    const callbacks = this.callbacks();
     const baseLr = o.optimizer.lr;
-    const stepsLog = o.logEvery ? join(o.outDir, 'steps.csv') : undefined;
-    const appendStep = (line: string) => {
-      try {
-        appendFileSync(stepsLog!, line);
-      } catch (e) {
-        throw ioError(stepsLog!, e);
-      }
-    };
-    if (stepsLog && !existsSync(stepsLog)) appendStep('step,epoch,loss\n');
-    const progress = makeProgress(o.progress ?? true);
-    let stoppedBy: TrainResult['stoppedBy'] = 'epochs';
+    this.stopReason = undefined;
+    for (const cb of callbacks) await cb.onTrainStart?.(this);
 
-    for (let epoch = this.history.length; epoch < o.epochs; epoch++) {
+    for (let epoch = this.history.length; epoch < o.epochs && !this.stopReason; epoch++) {
       if (o.maxSteps !== undefined && this.store.step >= o.maxSteps) {
-        stoppedBy = 'steps';
+        this.requestStop('steps');
         break;
       }
-      o.optimizer.lr = lrForEpoch(o.schedule ?? { kind: 'constant' }, baseLr, epoch, this.history.map((r) => this.metricOf(r)));
-      for (const cb of o.callbacks ?? []) await cb.onEpochStart?.(epoch, this);
+      o.optimizer.lr = lrForEpoch(o.schedule ?? { kind: 'constant' }, baseLr, epoch, this.history.map((r) => this.score(r, true)));
+      for (const cb of callbacks) await cb.onEpochStart?.(epoch, this);
       // Per-epoch generators: a resumed run draws the same noise and order as an uninterrupted one.
       const rng = new Rng(epochSeed((o.seed ?? 0) + 17, epoch));
       this.trainStep!.reseed(epochSeed((o.seed ?? 0) + 31, epoch));
       const t0 = performance.now();
-      let seen = 0, lossSum = 0, steps = 0;
+      let seen = 0, lossSum = 0;
       const sums: Record<string, number> = {};
-      progress.start(`epoch ${epoch + 1}/${o.epochs}`, o.train.dataset.length);
       for (const batch of o.train.epoch(epoch)) {
         const r = await this.trainStep!.run(this.feedsOf(batch, rng, { epoch, training: true }), batch.n);
         seen += batch.n;
-        steps++;
         lossSum += r.loss * batch.n;
         for (const [k, v] of Object.entries(r.metrics)) sums[k] = (sums[k] ?? 0) + v * batch.n;
-        const rate = seen / ((performance.now() - t0) / 1000);
-        progress.update(seen, { loss: lossSum / seen, rate });
-        if (stepsLog && this.store.step % o.logEvery! === 0) appendStep(`${this.store.step},${epoch},${r.loss}\n`);
-        for (const cb of o.callbacks ?? []) await cb.onBatchEnd?.({ epoch, step: this.store.step, loss: r.loss, n: batch.n }, this);
+        const info = { epoch, step: this.store.step, loss: r.loss, n: batch.n, seen, meanLoss: lossSum / seen, rate: seen / ((performance.now() - t0) / 1000) };
+        for (const cb of callbacks) await cb.onBatchEnd?.(info, this);
         if (o.maxSteps !== undefined && this.store.step >= o.maxSteps) {
-          stoppedBy = 'steps';
+          this.requestStop('steps');
           break;
         }
       }
@@ -221,43 +228,10 @@ export class Trainer {
       const valid = o.valid ? await this.evaluate(o.valid, epoch) : {};
       const record: EpochRecord = { epoch: epoch + 1, lr: o.optimizer.lr, train, valid, seconds: (performance.now() - t0) / 1000, imagesPerSecond: seen / trainSeconds, steps: this.store.step };
       this.history.push(record);
-      const isBest = this.bestOf(this.history) === record;
-      const meta = { epoch: epoch + 1, step: this.store.step, history: this.history, config: this.runConfig };
-      // Best first, then last: a kill between the two leaves a consistent, resumable pair.
-      if (isBest) saveCheckpoint(bestPath, this.store, undefined, meta);
-      saveCheckpoint(lastPath, this.store, o.optimizer, meta);
-      this.writeMetrics();
-      const validText = Object.entries(valid).map(([k, v]) => `valid ${k} ${v.toFixed(5)}`).join(' ');
-      progress.stop(`epoch ${epoch + 1}/${o.epochs}: train loss ${train.loss.toFixed(5)} ${validText} | ${Math.round(record.imagesPerSecond)} img/s${isBest ? ' *best' : ''}`);
-      let stop = false;
-      for (const cb of o.callbacks ?? []) if ((await cb.onEpochEnd?.(record, this)) === 'stop') { stop = true; stoppedBy = 'callback'; }
-      if (o.earlyStopping && this.shouldStopEarly()) {
-        stoppedBy = 'early-stopping';
-        log(`early stopping: no improvement for ${o.earlyStopping.patience} epochs`);
-        stop = true;
-      }
-      if (stop || stoppedBy === 'steps') break;
+      for (const cb of callbacks) if ((await cb.onEpochEnd?.(record, this)) === 'stop') this.requestStop('callback');
     }
-    // As CheckpointCallback(load_on_stage_end='best'): finish with the best weights.
-    const best = this.bestOf(this.history);
-    if (existsSync(bestPath) && best) {
-      restore(o.model, readCheckpoint(bestPath), this.store);
-    }
-    for (const cb of o.callbacks ?? []) await cb.onTrainEnd?.(this.history, this);
-    return { history: this.history, best, last: this.history[this.history.length - 1], outDir: o.outDir, stoppedBy };
-  }
-
-  private shouldStopEarly(): boolean {
-    const { patience, minDelta = 0 } = this.opts.earlyStopping!;
-    const scores = this.history.map((r) => this.metricOf(r));
-    let best = Infinity, since = 0;
-    for (const s of scores) {
-      if (s < best - minDelta) {
-        best = s;
-        since = 0;
-      } else since++;
-    }
-    return since >= patience;
+    for (const cb of callbacks) await cb.onTrainEnd?.(this.history, this);
+    return { history: this.history, best: this.best(), last: this.history.at(-1), outDir: o.outDir, stoppedBy: this.stopReason ?? 'epochs' };
   }
 
   async release(): Promise<void> {
