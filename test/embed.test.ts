@@ -97,7 +97,9 @@ test('CLI: embed, search --id / --eval, and the exported ONNX encoder gives the 
   assert.match(em.out, /600 rows, 4-number codes/);
   const se = cli(['search', run, '--id', '3', '--k', '4', '--json']);
   assert.equal(se.code, 0, se.err);
-  const ns = JSON.parse(se.out) as { id: number; distance: number }[];
+  const answer = JSON.parse(se.out) as { query: { id: number }; neighbours: { id: number; distance: number }[] };
+  assert.deepEqual(answer.query, { id: 3 });
+  const ns = answer.neighbours;
   assert.equal(ns.length, 4);
   assert.ok(ns.every((x) => x.id !== 3));
   const ev = cli(['search', run, '--eval', '--index', out]);

@@ -329,12 +329,7 @@ export async function anomalyRun(runDir: string, o: AnomalyRunOptions = {}): Pro
       res.averagePrecision = averagePrecision(px.scores, truth);
       res.counts = binaryCounts(predictions, truth);
     }
-    if (o.csv) {
-      const head = normal ? 'id,label,score,anomaly,truth' : 'id,label,score,anomaly';
-      const lines = [head];
-      for (let i = 0; i < data.n; i++) lines.push(`${i},${data.labels[i]},${px.scores[i]!.toPrecision(8)},${predictions[i]}${res.truth ? `,${res.truth[i]}` : ''}`);
-      writeFileAtomic(o.csv, lines.join('\n') + '\n');
-    }
+    if (o.csv) writeFileAtomic(o.csv, anomalyCsv(res));
     if (o.heatmap) {
       const top = Array.from({ length: data.n }, (_, i) => i).sort((a, b) => px.scores[b]! - px.scores[a]!).slice(0, Math.max(1, o.top ?? 10));
       const size = c * h * w;
@@ -350,4 +345,11 @@ export async function anomalyRun(runDir: string, o: AnomalyRunOptions = {}): Pro
   } finally {
     await det.release();
   }
+}
+
+/** One row per scored sample: id,label,score,anomaly[,truth]. */
+export function anomalyCsv(r: Pick<AnomalyRunResult, 'scores' | 'predictions' | 'classLabels' | 'truth'>): string {
+  const lines = [r.truth ? 'id,label,score,anomaly,truth' : 'id,label,score,anomaly'];
+  for (let i = 0; i < r.scores.length; i++) lines.push(`${i},${r.classLabels[i]},${r.scores[i]!.toPrecision(8)},${r.predictions[i]}${r.truth ? `,${r.truth[i]}` : ''}`);
+  return lines.join('\n') + '\n';
 }

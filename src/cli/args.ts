@@ -1,6 +1,7 @@
 // Argument parsers shared by the commands.
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { TrainResult } from '../train/trainer.js';
+import { reporter } from './output.js';
 import { EXECUTION_OPTIONS } from '../train/resume.js';
 
 export function intArg(v: string): number {
@@ -58,6 +59,18 @@ const STOP_REASONS: Record<TrainResult['stoppedBy'], string> = {
   'early-stopping': 'stopped early: no improvement',
   callback: 'stopped by a callback',
 };
+
+/** `-o, --out DIR`: the run folder of every train command. */
+export const runFolderOption = () => new Option('-o, --out <DIR>', 'run folder (default logs/trial_{N}_autoencoder)');
+
+/** The end of every train command: the best-loss line and the run's files, or one JSON object with --json. */
+export function reportTraining(o: { json?: boolean }, r: Pick<TrainResult, 'best' | 'history' | 'stoppedBy' | 'outDir'>, details: string[], data: Record<string, unknown> = {}): void {
+  const last = r.history[r.history.length - 1];
+  reporter(o).result(
+    { outDir: r.outDir, stoppedBy: r.stoppedBy, epochs: r.history.length, best: r.best && { epoch: r.best.epoch, train: r.best.train, valid: r.best.valid }, last: last && { epoch: last.epoch, train: last.train, valid: last.valid }, ...data },
+    [bestLossLine(r), ...details],
+  );
+}
 
 /** "best valid loss 0.037141 at epoch 18 of 20 (all epochs done)", for every train command. */
 export function bestLossLine(r: Pick<TrainResult, 'best' | 'history' | 'stoppedBy'>): string {

@@ -23,6 +23,13 @@ export const outputDirOption = (what: string, fallback?: string) => {
   return fallback === undefined ? o : o.default(fallback);
 };
 
+/** `-o PATH` for a command whose output cannot go to stdout (several files, or one it reads back). */
+export const filesOutputOption = (what: string, why: string) =>
+  new Option('-o, --output <PATH>', what).argParser((v: string) => {
+    if (v === STDOUT) throw new InvalidArgumentError(`this command writes ${why}, which cannot go to stdout`);
+    return v;
+  });
+
 export const jsonOption = () => new Option('--json', 'print one JSON object on stdout instead of text');
 
 /** A mistake in how the command was called: exits with code 2, like commander's own. */

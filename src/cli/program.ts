@@ -2,13 +2,16 @@
 // (main.ts runs it; tests inspect it). Conventions: see README "Command line" and output.ts.
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { registerEmbeddings } from './embeddings.js';
+import { registerAnomaly } from './anomaly.js';
+import { registerCompress } from './compress.js';
+import { registerEmbed } from './embed.js';
 import { registerExplain } from './explain.js';
 import { registerReport } from './report.js';
 import { registerRunCommands } from './run-commands.js';
 import { registerSeq } from './seq.js';
 import { registerTabular } from './tabular.js';
 import { registerTrain } from './train.js';
+import { registerServe } from './serve.js';
 import { registerVae } from './vae.js';
 
 // package.json sits two levels up from both src/cli/ and dist/cli/.
@@ -33,7 +36,10 @@ Examples:
   registerTabular(program);
   registerExplain(program);
   registerReport(program);
-  registerEmbeddings(program);
+  registerEmbed(program);
+  registerAnomaly(program);
+  registerCompress(program);
+  registerServe(program);
   registerVae(program);
   return program;
 }

@@ -4,14 +4,14 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadRun, runAutoencoder } from '../apps/autoencoder-run.js';
 import { lossCurves } from '../apps/train-images.js';
-import { writeFileAtomic } from '../data/atomic.js';
 import { loadRunImages } from '../data/run-images.js';
-import { saveOnnx } from '../onnx/export.js';
+import { exportRunModels } from '../apps/web-bundle.js';
 import type { EpochRecord } from '../train/trainer.js';
 import { formatQuality, imageQuality } from '../train/image-metrics.js';
 import { lossCurvesPng } from '../viz/plot.js';
-import { figureScale, reconstructionFigure, savePng } from '../viz/png.js';
-import { checkpointOption, dataDirOption, intArg } from './args.js';
+import { figureScale, reconstructionFigure } from '../viz/png.js';
+import { checkpointOption, countOption, dataDirOption, intArg } from './args.js';
+import { formatOf, jsonOption, outputDirOption, outputOption, reporter, writeOutput } from './output.js';
 import { readImageFiles } from '../data/image-file.js';
 import { activeDims } from '../apps/embedding-eval.js';
 
@@ -32,9 +32,11 @@ export function registerRunCommands(program: Command): void {
     .addOption(checkpointOption())
     .addOption(dataDirOption())
     .option('--limit <N>', 'evaluate on the first N held-out images', intArg)
-    .option('-o, --output <PATH>', 'also write the numbers as JSON here')
+    .addOption(outputOption('also write the numbers to this .json file'))
+    .addOption(jsonOption())
     .addHelpText('after', '\nExample:\n  latentkit eval logs/trial_0_autoencoder --limit 1000')
     .action(async (dir: string, o) => {
+      if (o.output) formatOf(o.output, { '.json': 'json' });
       const run = loadRun(dir, o.checkpoint);
       const data = await loadRunImages(run.config, run.inputShape, { split: 'test', limit: o.limit, dataDir: o.dataDir });
       const { recon, codes, codeSize } = await runAutoencoder(run, data.images, data.n);
@@ -44,34 +46,40 @@ export function registerRunCommands(program: Command): void {
       // is then effectively narrower than the model says.
       const active = activeDims(codes, data.n, codeSize);
       const out = { run: dir, checkpoint: o.checkpoint, images: data.n, inputShape: data.shape, ...q, codeSize, activeCodeDims: active };
-      if (o.output) writeFileAtomic(o.output, JSON.stringify(out, null, 2) + '\n');
+      if (o.output) writeOutput(o.output, JSON.stringify(out, null, 2) + '\n');
       const [first, ...perChannel] = formatQuality(q).split('\n');
-      process.stdout.write([`valid ${first}  (${data.n} images of [${data.shape}])`, ...perChannel].join('\n') + '\n');
-      process.stdout.write(`code: ${codeSize} numbers, ${active} vary over these images${active < codeSize ? ` (${codeSize - active} constant: dead units)` : ''}\n`);
+      reporter(o).result(out, [
+        `valid ${first}  (${data.n} images of [${data.shape}])`,
+        ...perChannel,
+        `code: ${codeSize} numbers, ${active} vary over these images${active < codeSize ? ` (${codeSize - active} constant: dead units)` : ''}`,
+      ]);
     });
 
   program
     .command('reconstruct')
     .argument('<run>', 'run folder written by train')
     .description("originals and their reconstructions as one PNG (the chapter's Figure 5.4)")
-    .option('-o, --output <PATH>', 'PNG to write', 'reconstruction.png')
-    .option('-n, --count <N>', 'number of samples', intArg, 10)
+    .addOption(outputOption('PNG to write', 'reconstruction.png'))
+    .addOption(countOption('number of samples', 10))
     .option('--samples <LIST>', 'comma-separated held-out image indices (overrides --count)')
     .option('--image <FILE...>', 'reconstruct your own PNG/JPEG/WebP files instead of held-out samples (stretched to the run\'s input size)')
     .option('--resize', '(kept for old scripts: --image files are always resized to the run\'s input)')
     .option('--scale <N>', 'pixel scale (default 3 for 28x28, less for larger images)', intArg)
+    .addOption(checkpointOption())
     .addOption(dataDirOption())
     .addHelpText('after', '\nExamples:\n  latentkit reconstruct logs/trial_0_autoencoder -o fig.png\n  latentkit reconstruct logs/trial_0_autoencoder --samples 0,5,42 -o picks.png\n  latentkit reconstruct logs/trial_0_autoencoder --image shirt.png --resize -o mine.png')
     .action(async (dir: string, o) => {
-      const run = loadRun(dir);
+      formatOf(o.output, { '.png': 'png' });
+      const say = reporter(o);
+      const run = loadRun(dir, o.checkpoint);
       const [c, h, w] = run.inputShape as [number, number, number];
       const figure = { channels: c as 1 | 3, h, w, scale: o.scale ?? figureScale(h) };
       if (o.image) {
         const files = o.image as string[];
         const picked = await readImageFiles(files, run.inputShape);
         const { recon } = await runAutoencoder(run, picked, files.length);
-        savePng(o.output, reconstructionFigure(picked, recon, { n: files.length, ...figure }));
-        process.stdout.write(`wrote ${o.output} (${files.length} images on top, reconstructions below; ${w}x${h} ${c === 3 ? 'RGB' : 'gray'})\n`);
+        writeOutput(o.output, reconstructionFigure(picked, recon, { n: files.length, ...figure }));
+        say.status(`wrote ${o.output} (${files.length} images on top, reconstructions below; ${w}x${h} ${c === 3 ? 'RGB' : 'gray'})`);
         return;
       }
       const ids: number[] = o.samples ? String(o.samples).split(',').map((s) => intArg(s.trim())) : Array.from({ length: o.count }, (_, i) => i);
@@ -83,43 +91,36 @@ export function registerRunCommands(program: Command): void {
         picked.set(data.images.subarray(id * size, (id + 1) * size), k * size);
       });
       const { recon } = await runAutoencoder(run, picked, ids.length);
-      savePng(o.output, reconstructionFigure(picked, recon, { n: ids.length, ...figure }));
-      process.stdout.write(`wrote ${o.output} (${ids.length} originals on top, reconstructions below; ${w}x${h} ${c === 3 ? 'RGB' : 'gray'})\n`);
+      writeOutput(o.output, reconstructionFigure(picked, recon, { n: ids.length, ...figure }));
+      say.status(`wrote ${o.output} (${ids.length} originals on top, reconstructions below; ${w}x${h} ${c === 3 ? 'RGB' : 'gray'})`);
     });
 
   program
     .command('plot')
     .argument('<run>', 'run folder written by train')
     .description('loss curves of a run as SVG or PNG (by the extension of -o)')
-    .option('-o, --output <PATH>', 'file to write (.svg or .png)', 'loss.svg')
+    .addOption(outputOption('file to write (.svg or .png)', 'loss.svg'))
     .addHelpText('after', '\nExample:\n  latentkit plot logs/trial_0_autoencoder -o loss.png')
     .action(async (dir: string, o) => {
+      const format = formatOf(o.output, { '.svg': 'svg', '.png': 'png' });
       const h = history(dir);
-      const svg = lossCurves(h);
-      if (String(o.output).endsWith('.png')) {
-        const x = h.map((r) => r.epoch);
-        writeFileAtomic(o.output, await lossCurvesPng([{ name: 'train loss', x, y: h.map((r) => r.train.loss!) }, { name: 'valid loss', x, y: h.map((r) => r.valid.loss ?? NaN) }], { title: 'Reconstruction loss', xLabel: 'epoch', yLabel: 'loss' }));
-      } else writeFileAtomic(o.output, svg);
-      process.stdout.write(`wrote ${o.output} (${h.length} epochs)\n`);
+      const x = h.map((r) => r.epoch);
+      writeOutput(o.output, format === 'png'
+        ? await lossCurvesPng([{ name: 'train loss', x, y: h.map((r) => r.train.loss!) }, { name: 'valid loss', x, y: h.map((r) => r.valid.loss ?? NaN) }], { title: 'Reconstruction loss', xLabel: 'epoch', yLabel: 'loss' })
+        : lossCurves(h));
+      reporter(o).status(`wrote ${o.output} (${h.length} epochs)`);
     });
 
   program
     .command('export')
     .argument('<run>', 'run folder written by train')
     .description('ONNX encoder, decoder and full autoencoder plus a JSON manifest')
-    .option('-o, --output <DIR>', 'folder to write', 'export')
+    .addOption(outputDirOption('folder to write', 'export'))
+    .addOption(checkpointOption())
     .addHelpText('after', '\nExample:\n  latentkit export logs/trial_0_autoencoder -o model/')
     .action(async (dir: string, o) => {
-      const run = loadRun(dir);
-      const m = run.model;
       const out = o.output as string;
-      const shape = run.inputShape;
-      saveOnnx(join(out, 'autoencoder.onnx'), m, { inputs: [{ name: 'input', shape }], outputNames: ['reconstruction'] });
-      saveOnnx(join(out, 'encoder.onnx'), m, { inputs: [{ name: 'input', shape }], outputNames: ['code'], fn: (mm, [x]) => (mm as typeof m).encode(x!).flatten(1) });
-      const codeShape = [m.bottleneckShape()];
-      saveOnnx(join(out, 'decoder.onnx'), m, { inputs: [{ name: 'code', shape: codeShape.flat() }], outputNames: ['reconstruction'], fn: (mm, [z]) => (mm as typeof m).decode(z!.reshape(['N', ...m.codeShape()])) });
-      const manifest = { model: run.modelConfig, input: { name: 'input', shape: ['N', ...shape], dtype: 'float32', range: [0, 1], preprocessing: 'pixel / 255' }, code: { size: m.bottleneckShape() }, files: ['autoencoder.onnx', 'encoder.onnx', 'decoder.onnx'], opset: 17 };
-      writeFileAtomic(join(out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+      exportRunModels(loadRun(dir, o.checkpoint), out);
       process.stdout.write(`wrote ${out}/{autoencoder,encoder,decoder}.onnx and manifest.json\n`);
     });
 }

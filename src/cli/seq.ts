@@ -2,11 +2,11 @@
 // autoencoders (the chapter's Figure 5.2) on Moving Fashion-MNIST and CSV time series.
 import type { Command } from 'commander';
 import { csvWindowsForRun, loadSeqRun, movingGenerators, movingStrip, predictSequences, scoresCsv, scoreWindows, trainSequenceModel, windowStrip } from '../apps/sequences.js';
-import { writeFileAtomic } from '../data/atomic.js';
 import { dataSource, loadFashionMnist } from '../data/fashion-mnist.js';
 import { auroc, readCsvSeries, windowLabels } from '../data/sequences.js';
-import { reconstructionFigure, savePng } from '../viz/png.js';
-import { addOptions, bestLossLine, dataDirOption, floatArg, intArg, trainingOptions, typedOptions } from './args.js';
+import { reconstructionFigure } from '../viz/png.js';
+import { addOptions, checkpointOption, countOption, dataDirOption, floatArg, intArg, reportTraining, runFolderOption, trainingOptions, typedOptions } from './args.js';
+import { formatOf, jsonOption, outputOption, reporter, writeOutput } from './output.js';
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 
@@ -35,7 +35,8 @@ export function registerSeq(program: Command): void {
   )
     .option('--steps <N>', 'stop after N optimizer steps', intArg)
     .option('--seed <N>', 'seed for initialisation, data and shuffling', intArg, 0)
-    .option('--out <DIR>', 'run folder (default logs/trial_{N}_autoencoder)')
+    .addOption(runFolderOption())
+    .addOption(jsonOption())
     .option('--resume', 'continue the run in --out from its last checkpoint')
     .option('--threads <N>', 'onnxruntime intra-op threads', intArg, 1)
     .option('--no-progress', 'no progress bar')
@@ -57,21 +58,21 @@ Examples:
         epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, schedule: o.schedule, steps: o.steps, seed: o.seed, out: o.out, resume: o.resume,
         threads: o.threads, progress: o.progress,
       });
-      const lines = [bestLossLine(r)];
-      for (const [k, v] of Object.entries(r.summary)) lines.push(`${k.padEnd(24)} ${Number.isInteger(v) ? v : v.toFixed(6)}`);
+      const lines = Object.entries(r.summary).map(([k, v]) => `${k.padEnd(24)} ${Number.isInteger(v) ? v : v.toFixed(6)}`);
       lines.push(`files: ${r.files.join(', ')}`, `checkpoints: ${r.outDir}/checkpoints/{best,last}.safetensors`);
-      process.stdout.write(lines.join('\n') + '\n');
+      reportTraining(o, r, lines, { summary: r.summary, files: r.files });
     });
 
   program
     .command('seq-strip')
     .argument('<run>', 'run folder written by train-seq (or train --preset lstm-rows)')
     .description('PNG strips: per sequence the input, its reconstruction (original order) and, for composite models, the true and predicted future')
-    .option('-o, --output <PATH>', 'PNG to write', 'strip.png')
-    .option('-n, --count <N>', 'number of sequences', intArg, 4)
+    .addOption(outputOption('PNG to write', 'strip.png'))
+    .addOption(countOption('number of sequences', 4))
     .option('--first <N>', 'first validation sequence / window / test image', intArg, 0)
     .option('--csv <FILE>', 'time-series runs: windows of this file (default: the training CSV)')
     .option('--scale <N>', 'pixel scale', intArg, 2)
+    .addOption(checkpointOption())
     .addOption(dataDirOption())
     .addHelpText('after', `
 Rows per sequence: input frames; reconstruction; true future; predicted future.
@@ -80,16 +81,17 @@ Examples:
   latentkit seq-strip runs/moving -n 8 --first 100 --scale 3 -o more.png
   latentkit seq-strip runs/ts -o windows.png          time series: features x time, input over reconstruction`)
     .action(async (dir: string, o) => {
-      const run = loadSeqRun(dir);
+      formatOf(o.output, { '.png': 'png' });
+      const run = loadSeqRun(dir, o.checkpoint);
       const ids = Array.from({ length: o.count }, (_, i) => o.first + i);
       const d = run.data;
       if (d.kind === 'moving') {
         const gens = await movingGenerators({ ...d, dataDir: o.dataDir ?? d.dataDir });
-        savePng(o.output, await movingStrip(run.model, gens.valid, ids, o.scale));
+        writeOutput(o.output, await movingStrip(run.model, gens.valid, ids, o.scale));
       } else if (d.kind === 'csv') {
         const { windows } = csvWindowsForRun(run, o.csv ?? d.csv, 1);
         const picks = ids.map((i) => Math.min(i * run.model.steps, windows.count - 1));
-        savePng(o.output, await windowStrip(run.model, windows, picks, Math.max(o.scale, 4)));
+        writeOutput(o.output, await windowStrip(run.model, windows, picks, Math.max(o.scale, 4)));
       } else {
         const test = await loadFashionMnist('test', dataSource(o.dataDir));
         const x = new Float32Array(ids.length * 784);
@@ -98,9 +100,9 @@ Examples:
           x.set(test.images.subarray(id * 784, (id + 1) * 784), k * 784);
         });
         const p = await predictSequences(run.model, x, ids.length);
-        savePng(o.output, reconstructionFigure(x, p.recon, { n: ids.length, h: 28, w: 28, scale: o.scale }));
+        writeOutput(o.output, reconstructionFigure(x, p.recon, { n: ids.length, h: 28, w: 28, scale: o.scale }));
       }
-      process.stdout.write(`wrote ${o.output} (${ids.length} sequences)\n`);
+      reporter(o).status(`wrote ${o.output} (${ids.length} sequences)`);
     });
 
   program
@@ -108,8 +110,10 @@ Examples:
     .argument('<run>', 'time-series run folder written by train-seq --csv')
     .description('per-window anomaly scores (reconstruction MSE on normalised windows) for a CSV file')
     .requiredOption('--csv <FILE>', 'CSV with the columns the run was trained on')
-    .option('-o, --output <PATH>', 'CSV to write', 'scores.csv')
+    .addOption(outputOption('CSV to write', 'scores.csv'))
     .option('--stride <N>', 'step between windows', intArg, 1)
+    .addOption(checkpointOption())
+    .addOption(jsonOption())
     .option('--label-column <NAME>', 'a 0/1 column marking anomalous rows: also report AUROC of the window scores')
     .addHelpText('after', `
 Output columns: window, start_row, end_row, start_line, end_line, score[, label].
@@ -117,7 +121,8 @@ Examples:
   latentkit ts-anomaly runs/ts --csv weather.csv -o scores.csv
   latentkit ts-anomaly runs/ts --csv injected.csv --label-column anomaly -o scores.csv`)
     .action(async (dir: string, o) => {
-      const run = loadSeqRun(dir);
+      formatOf(o.output, { '.csv': 'csv' });
+      const run = loadSeqRun(dir, o.checkpoint);
       const { series, windows } = csvWindowsForRun(run, o.csv, o.stride);
       const scores = await scoreWindows(run.model, windows);
       let labels: Uint8Array | undefined;
@@ -127,7 +132,9 @@ Examples:
         labels = windowLabels(lab.values, windows.starts, windows.window);
         auc = auroc(scores, labels);
       }
-      writeFileAtomic(o.output, scoresCsv(windows, scores, series.lines, labels));
-      process.stdout.write(`wrote ${o.output} (${windows.count} windows of ${windows.window} rows)${auc !== undefined ? `; AUROC ${auc.toFixed(4)}` : ''}\n`);
+      writeOutput(o.output, scoresCsv(windows, scores, series.lines, labels));
+      const say = reporter(o);
+      say.status(`wrote ${o.output} (${windows.count} windows of ${windows.window} rows)`);
+      say.result({ windows: windows.count, window: windows.window, output: o.output, ...(auc !== undefined ? { auroc: auc } : {}) }, auc !== undefined ? `AUROC ${auc.toFixed(4)}` : []);
     });
 }

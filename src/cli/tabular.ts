@@ -3,10 +3,12 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { formatProbe, runProbe, type FeatureSet, type HeadKind } from '../apps/probe.js';
 import { encodeRows, loadTabular, loadTabularRun, tabularRunErrors, trainTabular, type TabularOutput } from '../apps/tabular.js';
-import { writeFileAtomic } from '../data/atomic.js';
 import { parseNoise } from '../data/noise.js';
 import { formatColumnErrors, formatSchema, readTable, type CsvOptions } from '../data/tabular/index.js';
-import { batchSizeOption, bestLossLine, checkpointOption, epochsOption, floatArg, intArg, lrOption, typedOptions } from './args.js';
+import { batchSizeOption, checkpointOption, epochsOption, floatArg, intArg, lrOption, reportTraining, runFolderOption, typedOptions } from './args.js';
+import { formatOf, jsonOption, outputOption, reporter, writeOutput } from './output.js';
+
+const JSON_FILE = { '.json': 'json' } as const;
 
 function listArg(v: string): string[] {
   return v.split(',').map((s) => s.trim()).filter(Boolean);
@@ -73,7 +75,8 @@ export function registerTabular(program: Command): void {
       .argument('<data>', 'CSV or Parquet file')
       .description('infer column types (numeric, binary, categorical, ignore) and missing values of a table')
       .option('--target <COL>', 'leave this column out (the prediction target)')
-      .option('-o, --output <PATH>', 'write the schema as JSON (edit it and pass it back with --schema)'),
+      .addOption(outputOption('write the schema as JSON (edit it and pass it back with --schema)'))
+      .addOption(jsonOption()),
   )
     .addHelpText('after', `
 Examples:
@@ -81,11 +84,13 @@ Examples:
   latentkit schema data.csv --target label -o schema.json      then edit types and use --schema schema.json
   latentkit schema breast_cancer.csv --skip-lines 1 --no-header`)
     .action(async (path: string, o) => {
+      if (o.output) formatOf(o.output, JSON_FILE);
       const { table, schema } = await loadTabular({ path, csv: csvOf(o), schemaFile: o.schema, exclude: o.target ? [o.target] : [], maxCategories: o.maxCategories });
-      process.stdout.write(`${table.source}: ${table.nRows} rows, ${table.columns.length} columns\n${formatSchema(schema)}\n`);
+      const say = reporter(o);
+      say.result({ source: table.source, rows: table.nRows, columns: table.columns.length, schema }, `${table.source}: ${table.nRows} rows, ${table.columns.length} columns\n${formatSchema(schema)}`);
       if (o.output) {
-        writeFileAtomic(o.output, JSON.stringify(schema, null, 2) + '\n');
-        process.stdout.write(`wrote ${o.output}\n`);
+        writeOutput(o.output, JSON.stringify(schema, null, 2) + '\n');
+        say.status(`wrote ${o.output}`);
       }
     });
 
@@ -109,7 +114,8 @@ Examples:
       .addOption(lrOption())
       .option('--valid-fraction <F>', 'share of rows held out for validation and the per-column report', floatArg, 0.2)
       .option('--seed <N>', 'seed for the split, initialisation, shuffling and noise', intArg, 0)
-      .option('--out <DIR>', 'run folder (default logs/trial_{N}_autoencoder)')
+      .addOption(runFolderOption())
+      .addOption(jsonOption())
       .option('--resume', 'continue the run in --out from its last checkpoint')
       .option('--early-stopping <N>', 'stop when valid loss has not improved for N epochs', intArg)
       .option('--threads <N>', 'onnxruntime intra-op threads', intArg, 1)
@@ -130,15 +136,12 @@ Examples:
         preprocess: o.numeric ? { numeric: o.numeric } : undefined, epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, validFraction: o.validFraction,
         seed: o.seed, out: o.out, resume: o.resume, earlyStopping: o.earlyStopping, threads: o.threads, progress: o.progress,
       });
-      process.stdout.write(
-        [
-          `per-column reconstruction error (${r.errorsOn} rows):`,
-          formatColumnErrors(r.columnErrors),
-          '',
-          bestLossLine(r),
-          `run folder:     ${r.outDir} (config.json, schema.json, preprocessor.json, column-errors.json, checkpoints/)`,
-        ].join('\n') + '\n',
-      );
+      reportTraining(o, r, [
+        `per-column reconstruction error (${r.errorsOn} rows):`,
+        formatColumnErrors(r.columnErrors),
+        '',
+        `run folder:     ${r.outDir} (config.json, schema.json, preprocessor.json, column-errors.json, checkpoints/)`,
+      ], { columnErrors: r.columnErrors, errorsOn: r.errorsOn });
     });
 
   tableOptions(
@@ -148,15 +151,18 @@ Examples:
       .argument('<data>', 'CSV or Parquet file with the same columns')
       .description('per-column reconstruction error of a tabular run on a table')
       .addOption(checkpointOption())
-      .option('-o, --output <PATH>', 'also write the errors as JSON'),
+      .addOption(outputOption('also write the errors to this .json file'))
+      .addOption(jsonOption()),
   )
     .addHelpText('after', '\nExample:\n  latentkit column-errors runs/dae new-rows.csv -o errors.json')
     .action(async (dir: string, path: string, o) => {
+      if (o.output) formatOf(o.output, JSON_FILE);
       const run = loadTabularRun(dir, o.checkpoint);
       const table = await readTable(path, csvOf(o));
       const errs = await tabularRunErrors(run, table);
-      process.stdout.write(`${formatColumnErrors(errs)}\n`);
-      if (o.output) writeFileAtomic(o.output, JSON.stringify({ run: dir, data: path, rows: table.nRows, columns: errs }, null, 2) + '\n');
+      const out = { run: dir, data: path, rows: table.nRows, columns: errs };
+      reporter(o).result(out, formatColumnErrors(errs));
+      if (o.output) writeOutput(o.output, JSON.stringify(out, null, 2) + '\n');
     });
 
   tableOptions(
@@ -167,10 +173,11 @@ Examples:
       .description('codes, stacked DAE features or reconstructions of every row, as CSV')
       .option('--what <KIND>', 'code, features (all hidden layers, concatenated) or recon', choice(['code', 'features', 'recon'] as const), 'code')
       .addOption(checkpointOption())
-      .requiredOption('-o, --output <PATH>', 'CSV file to write'),
+      .addOption(outputOption('CSV file to write').makeOptionMandatory()),
   )
     .addHelpText('after', '\nExamples:\n  latentkit encode-tabular runs/dae data.csv -o codes.csv\n  latentkit encode-tabular runs/dae data.csv --what features -o deep-stack.csv')
     .action(async (dir: string, path: string, o) => {
+      formatOf(o.output, { '.csv': 'csv' });
       const run = loadTabularRun(dir, o.checkpoint);
       const table = await readTable(path, csvOf(o));
       const x = run.prep.transform(table);
@@ -178,8 +185,8 @@ Examples:
       const head = o.what === 'recon' ? run.prep.featureNames() : Array.from({ length: size }, (_, j) => `${o.what}_${j}`);
       const lines = [head.map(csvCell).join(',')];
       for (let i = 0; i < table.nRows; i++) lines.push(Array.from(data.subarray(i * size, (i + 1) * size), (v) => String(Number(v.toPrecision(6)))).join(','));
-      writeFileAtomic(o.output, lines.join('\n') + '\n');
-      process.stdout.write(`wrote ${o.output} (${table.nRows} rows x ${size} ${o.what} values)\n`);
+      writeOutput(o.output, lines.join('\n') + '\n');
+      reporter(o).status(`wrote ${o.output} (${table.nRows} rows x ${size} ${o.what} values)`);
     });
 
   tableOptions(
@@ -207,7 +214,8 @@ Examples:
       .option('--class-weights <MODE>', 'auto (balanced weights when the largest class is over 3x the smallest), balanced or none', choice(['auto', 'balanced', 'none'] as const), 'auto')
       .option('--workers <N>', 'worker threads running (fold, part) tasks (default: one per core; 1 = this thread)', intArg)
       .option('--seed <N>', 'seed for folds, models and noise', intArg, 0)
-      .option('-o, --output <PATH>', 'also write all fold scores as JSON'),
+      .addOption(outputOption('also write all fold scores to this .json file'))
+      .addOption(jsonOption()),
   )
     .addHelpText('after', `
 Examples:
@@ -217,6 +225,7 @@ Examples:
   latentkit probe claims.csv --target claim --recipe porto-seguro                 the Porto Seguro recipe (heavy: 3x1500 DAE)
   latentkit probe claims.csv --target claim --recipe porto-seguro --dae-hidden 256 --dae-code 256   the recipe at CPU size`)
     .action(async (path: string, o) => {
+      if (o.output) formatOf(o.output, JSON_FILE);
       const r = await runProbe({
         path, csv: csvOf(o), schemaFile: o.schema, maxCategories: o.maxCategories, target: o.target, task: o.task, folds: o.folds, seed: o.seed,
         features: o.features as FeatureSet[] | undefined, heads: o.heads as HeadKind[] | undefined, pca: o.pca,
@@ -227,7 +236,7 @@ Examples:
         workers: o.workers,
         recipe: o.recipe,
       });
-      process.stdout.write(`${formatProbe(r)}\n`);
-      if (o.output) writeFileAtomic(o.output, JSON.stringify(r, null, 2) + '\n');
+      reporter(o).result(r, formatProbe(r));
+      if (o.output) writeOutput(o.output, JSON.stringify(r, null, 2) + '\n');
     });
 }

@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { trainImageAutoencoder } from '../apps/train-images.js';
 import { presetNames } from '../models/index.js';
 import { parseImageSize } from '../data/run-images.js';
-import { addOptions, bestLossLine, dataDirOption, intArg, trainingOptions, typedOptions } from './args.js';
+import { addOptions, dataDirOption, intArg, reportTraining, runFolderOption, trainingOptions, typedOptions } from './args.js';
+import { jsonOption } from './output.js';
 
 export function registerTrain(program: Command): void {
   addOptions(
@@ -24,7 +25,8 @@ export function registerTrain(program: Command): void {
     trainingOptions(),
   )
     .option('--seed <N>', 'seed for initialisation, shuffling and noise', intArg, 0)
-    .option('--out <DIR>', 'run folder (default logs/trial_{N}_autoencoder)')
+    .addOption(runFolderOption())
+    .addOption(jsonOption())
     .option('--init <FILE>', 'initial weights from a safetensors file (PyTorch state_dict names)')
     .option('--resume', 'continue the run in --out (or the newest trial) from its last checkpoint')
     .option('--limit-train <N>', 'use only the first N training images', intArg)
@@ -55,14 +57,11 @@ Examples:
         limitValid: o.limitValid, steps: o.steps, logEvery: o.logEvery, earlyStopping: o.earlyStopping, shuffle: o.shuffle,
         threads: o.threads, workers: o.workers, progress: o.progress,
       });
-      process.stdout.write(
-        [
-          bestLossLine(r),
-          `metrics:        ${r.metricsPath}`,
-          `figure:         ${r.figure}`,
-          `loss curves:    ${r.curves}`,
-          `checkpoints:    ${r.outDir}/checkpoints/{best,last}.safetensors`,
-        ].join('\n') + '\n',
-      );
+      reportTraining(o, r, [
+        `metrics:        ${r.metricsPath}`,
+        `figure:         ${r.figure}`,
+        `loss curves:    ${r.curves}`,
+        `checkpoints:    ${r.outDir}/checkpoints/{best,last}.safetensors`,
+      ], { files: { metrics: r.metricsPath, figure: r.figure, curves: r.curves } });
     });
 }
