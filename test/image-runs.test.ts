@@ -12,7 +12,7 @@ import { compressRun, decompressFile } from '../src/apps/compress.js';
 import { embedRun, readEmbeddingsParquet } from '../src/apps/embed.js';
 import { trainImageAutoencoder } from '../src/apps/train-images.js';
 import { FASHION_MNIST_CLASSES } from '../src/data/fashion-mnist.js';
-import { readImageFile } from '../src/data/image-file.js';
+import { conformImages, readImageFile } from '../src/data/image-file.js';
 import { loadRunImages, parseClasses, parseImageSize } from '../src/data/run-images.js';
 import { buildModel } from '../src/models/index.js';
 import { createService } from '../src/serve/server.js';
@@ -76,6 +76,16 @@ describe('argument parsing', () => {
     assert.throws(() => parseClasses('sneakers', FASHION_MNIST_CLASSES), /no class "sneakers"; the classes are 0 T-shirt\/top/);
     assert.throws(() => parseClasses('10', FASHION_MNIST_CLASSES), /class 10 does not exist/);
   });
+});
+
+test('in-memory images (Fashion-MNIST) follow the same rule: gray replicated to RGB, stretched to the size', async () => {
+  const x = Float32Array.from({ length: 2 * 4 * 4 }, (_, i) => (i * 17) % 256 / 255);
+  const rgb = await conformImages(x, 2, [1, 4, 4], [3, 4, 4]);
+  for (let i = 0; i < 2; i++) for (let ch = 0; ch < 3; ch++) assert.deepEqual(rgb.subarray(i * 48 + ch * 16, i * 48 + ch * 16 + 16), x.subarray(i * 16, i * 16 + 16));
+  const flat = await conformImages(new Float32Array(28 * 28).fill(0.4), 1, [1, 28, 28], [1, 32, 40]);
+  assert.equal(flat.length, 32 * 40);
+  assert.ok(flat.every((v) => Math.abs(v - 0.4) < 1 / 255));
+  assert.equal(await conformImages(x, 2, [1, 4, 4], [1, 4, 4]), x); // no copy when it fits
 });
 
 describe('a colour 32x32 run, through every command', () => {
