@@ -31,6 +31,7 @@ import { threadCpuSeconds } from '../util/thread-cpu.js';
 import { startModuleWorker } from '../util/worker.js';
 import { defaultHeadBatch, HEAD_DEFAULTS, headGrid, searchHeads, type HeadConfig, type HeadKind, type HeadSearchOptions, type TrialResult } from './head-search.js';
 import { availableParallelism } from 'node:os';
+import type { Worker } from 'node:worker_threads';
 
 export type FeatureSet = 'raw' | 'bottleneck' | 'dae';
 export type { HeadKind };
@@ -410,7 +411,7 @@ export async function runProbeTask(t: ProbeTask): Promise<ProbeTaskResult> {
 
 /** A pool of worker threads running probe tasks; each thread runs one task at a time. */
 class ProbeWorkers {
-  private constructor(private readonly workers: import('node:worker_threads').Worker[]) {}
+  private constructor(private readonly workers: Worker[]) {}
   static start(count: number): ProbeWorkers {
     return new ProbeWorkers(Array.from({ length: count }, () => startModuleWorker(new URL('./probe-worker', import.meta.url), import.meta.url.endsWith('.ts'), null)));
   }
@@ -421,7 +422,7 @@ class ProbeWorkers {
       for (let t = queue.shift(); t; t = queue.shift()) done(await ProbeWorkers.run(w, t));
     }));
   }
-  private static run(w: import('node:worker_threads').Worker, t: ProbeTask): Promise<ProbeTaskResult> {
+  private static run(w: Worker, t: ProbeTask): Promise<ProbeTaskResult> {
     return new Promise((resolve, reject) => {
       const cleanup = () => { w.off('message', onMsg); w.off('error', onErr); };
       const onMsg = (m: { result?: ProbeTaskResult; error?: string }) => { cleanup(); if (m.error) reject(new Error(`probe fold ${t.fold + 1}, ${t.part}: ${m.error}`)); else resolve(m.result!); };
