@@ -47,3 +47,22 @@ test('probe: on a synthetic problem driven by 2 latent factors, 2-number codes b
   assert.ok(r.results.find((x) => x.features === 'raw')!.metrics.accuracy!.mean > 0.85);
   assert.match(formatProbe(r), /bottleneck-2\s+2\s+logreg\s+0\.\d{4} ± 0\.\d{4}/);
 });
+
+test('probe: worker threads give the same scores as one thread; --recipe porto-seguro compares raw and the DAE stack with MLP heads', async () => {
+  const rng = new Rng(5);
+  const lines = ['a,b,c,d,label'];
+  for (let i = 0; i < 200; i++) {
+    const z = rng.normal();
+    lines.push([z + 0.3 * rng.normal(), Math.exp(z) + 0.1 * rng.normal(), rng.normal(), (2 * z + rng.normal()).toFixed(3), z > 0.2 ? 'p' : 'q'].join(','));
+  }
+  const path = join(tempDir('lk-probe-w-'), 'small.csv');
+  writeFileSync(path, lines.join('\n') + '\n');
+  const o = { path, target: 'label', folds: 2, recipe: 'porto-seguro' as const, dae: { hidden: [8], bottleneck: 8, epochs: 3 }, head: { maxEpochs: 6 }, log: () => {} };
+  const one = await runProbe({ ...o, workers: 1 });
+  const two = await runProbe({ ...o, workers: 2 });
+  assert.equal(two.workers, 2);
+  assert.deepEqual(one.results.map((x) => `${x.features}/${x.head}`), ['raw/mlp', 'dae-24/mlp']);
+  assert.deepEqual(two.results.map((x) => x.metrics), one.results.map((x) => x.metrics));
+  assert.ok(one.results[0]!.metrics.accuracy!.mean > 0.7, `raw accuracy ${one.results[0]!.metrics.accuracy!.mean}`);
+  assert.ok(two.timings['heads:dae']! > 0 && two.timings['fit-dae']! > 0);
+});

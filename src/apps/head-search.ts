@@ -177,7 +177,8 @@ export function classWeightsFor(y: Int32Array, classes: number, mode: HeadSearch
   return Float32Array.from(count, (c) => (c > 0 ? Math.min(10, y.length / (present.length * c)) : 0));
 }
 
-function gather(x: Float32Array, width: number, idx: ArrayLike<number>): Float32Array {
+/** Rows `idx` of a row-major matrix, copied into one array. */
+export function gatherRows(x: Float32Array, width: number, idx: ArrayLike<number>): Float32Array {
   const out = new Float32Array(idx.length * width);
   for (let k = 0; k < idx.length; k++) out.set(x.subarray(idx[k]! * width, (idx[k]! + 1) * width), k * width);
   return out;
@@ -349,7 +350,7 @@ export async function searchHeads(task: Task, classes: number, xtr: Float32Array
   const validIdx = innerValidation(n, cls ? (ytr as Int32Array) : undefined, seed, o.validFraction);
   const trainIdx = complement(n, validIdx);
   const weights = cls ? classWeightsFor(Int32Array.from(trainIdx, (i) => ytr[i]!), classes, o.classWeights) : undefined;
-  const xv = gather(xtr, width, validIdx);
+  const xv = gatherRows(xtr, width, validIdx);
   const yv = cls ? Int32Array.from(validIdx, (i) => ytr[i]!) : Float32Array.from(validIdx, (i) => ytr[i]!);
   const better = (a: { score: number; loss: number }, b: { score: number; loss: number }) => a.score > b.score || (a.score === b.score && a.loss < b.loss);
 
@@ -380,7 +381,7 @@ export async function searchHeads(task: Task, classes: number, xtr: Float32Array
       for (let s = 0; s < order.length; s += batchSize) {
         const idx = Int32Array.from(order.subarray(s, Math.min(order.length, s + batchSize)), (k) => trainIdx[k]!);
         if (idx.length < 2 && order.length > 1) continue;
-        await run.ts.run([gather(xtr, width, idx), targets(ytr, idx, out, cls, weights)], idx.length);
+        await run.ts.run([gatherRows(xtr, width, idx), targets(ytr, idx, out, cls, weights)], idx.length);
       }
       const r = await run.fwd.run([xv], validIdx.length);
       for (const k of run.members) {

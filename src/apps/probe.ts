@@ -29,8 +29,9 @@ import { encodeRows, loadTabular, type TabularSource } from './tabular.js';
 import { auroc } from '../util/metrics.js';
 import { threadCpuSeconds } from '../util/thread-cpu.js';
 import { startModuleWorker } from '../util/worker.js';
-import { defaultHeadBatch, HEAD_DEFAULTS, headGrid, searchHeads, type HeadConfig, type HeadKind, type HeadSearchOptions, type TrialResult } from './head-search.js';
+import { defaultHeadBatch, gatherRows, HEAD_DEFAULTS, headGrid, searchHeads, type HeadConfig, type HeadKind, type HeadSearchOptions, type TrialResult } from './head-search.js';
 import { availableParallelism } from 'node:os';
+import type { Worker } from 'node:worker_threads';
 
 export type FeatureSet = 'raw' | 'bottleneck' | 'dae';
 export type { HeadKind };
@@ -178,12 +179,6 @@ async function trainLoop(model: Module, inputs: InputSpec[], step: StepFn, n: nu
   }
 }
 
-function gatherRows(x: Float32Array, width: number, idx: ArrayLike<number>): Float32Array {
-  const out = new Float32Array(idx.length * width);
-  for (let k = 0; k < idx.length; k++) out.set(x.subarray(idx[k]! * width, (idx[k]! + 1) * width), k * width);
-  return out;
-}
-
 /** Run a forward graph over all rows and return one output. */
 async function predict(model: Module, x: Float32Array, width: number, out: (m: Module, x: Tensor) => Tensor): Promise<{ data: Float32Array; size: number }> {
   const n = x.length / width;
@@ -295,7 +290,7 @@ interface HeadOptions {
   dropout: number;
 }
 
-/** Train a head on (xtr, ytr) and return its outputs on xte: class probabilities or values. */
+/** Train one fixed head on (xtr, ytr) and return its outputs on xte (embed-eval's linear probe; `latentkit probe` searches its heads, see head-search.ts). */
 export async function fitPredictHead(kind: HeadKind, task: Task, classes: number, xtr: Float32Array, ytr: Int32Array | Float32Array, xte: Float32Array, width: number, o: HeadOptions, seed: number): Promise<Float32Array> {
   manualSeed(seed);
   const out = task === 'classification' ? classes : 1;
@@ -410,7 +405,7 @@ export async function runProbeTask(t: ProbeTask): Promise<ProbeTaskResult> {
 
 /** A pool of worker threads running probe tasks; each thread runs one task at a time. */
 class ProbeWorkers {
-  private constructor(private readonly workers: import('node:worker_threads').Worker[]) {}
+  private constructor(private readonly workers: Worker[]) {}
   static start(count: number): ProbeWorkers {
     return new ProbeWorkers(Array.from({ length: count }, () => startModuleWorker(new URL('./probe-worker', import.meta.url), import.meta.url.endsWith('.ts'), null)));
   }
@@ -421,7 +416,7 @@ class ProbeWorkers {
       for (let t = queue.shift(); t; t = queue.shift()) done(await ProbeWorkers.run(w, t));
     }));
   }
-  private static run(w: import('node:worker_threads').Worker, t: ProbeTask): Promise<ProbeTaskResult> {
+  private static run(w: Worker, t: ProbeTask): Promise<ProbeTaskResult> {
     return new Promise((resolve, reject) => {
       const cleanup = () => { w.off('message', onMsg); w.off('error', onErr); };
       const onMsg = (m: { result?: ProbeTaskResult; error?: string }) => { cleanup(); if (m.error) reject(new Error(`probe fold ${t.fold + 1}, ${t.part}: ${m.error}`)); else resolve(m.result!); };
