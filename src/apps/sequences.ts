@@ -6,10 +6,10 @@ import { dataSource, loadFashionMnist } from '../data/fashion-mnist.js';
 import { arrayDataset } from '../data/dataset.js';
 import { DataLoader, type Batch } from '../data/loader.js';
 import { idDataset, MovingFashionMnist, normalize, readCsvSeries, slidingWindows, splitSeries, type Normalizer, type Windows } from '../data/sequences.js';
-import { buildModel, getPreset, type ModelConfig, type TrainDefaults } from '../models/index.js';
+import { buildModel, getPreset, type ModelConfig } from '../models/index.js';
 import { LSTMAutoencoder, sequenceStep } from '../models/sequence.js';
 import { manualSeed } from '../nn/init.js';
-import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizer.js';
+import { makeOptimizer } from '../optim/optimizer.js';
 import { ForwardGraph, ParamStore } from '../runtime/compile.js';
 import { Trainer, withRunLock, type FeedInfo, type TrainResult } from '../train/trainer.js';
 import { parseSchedule } from '../train/schedule.js';
@@ -59,12 +59,6 @@ export interface SeqTrainResult extends TrainResult {
   model: LSTMAutoencoder;
   summary: Record<string, number>;
   files: string[];
-}
-
-function makeOptimizer(kind: TrainDefaults['optimizer'], lr: number): Optimizer {
-  if (kind === 'adamw') return new AdamW({ lr });
-  if (kind === 'sgd') return new SGD({ lr, momentum: 0.9 });
-  return new Adam({ lr });
 }
 
 /** Generators for a moving-items config: training items from the train split, validation from test. */

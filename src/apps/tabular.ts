@@ -21,7 +21,7 @@ import { buildModel, getPreset, readModelConfig, type ModelConfig, type TrainDef
 import '../models/tabular-presets.js';
 import { manualSeed } from '../nn/init.js';
 import type { Module } from '../nn/module.js';
-import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizer.js';
+import { makeOptimizer } from '../optim/optimizer.js';
 import { ForwardGraph, ParamStore, type InputSpec, type StepFn } from '../runtime/compile.js';
 import { Trainer, withRunLock, type TrainResult } from '../train/trainer.js';
 import { readJsonFile } from '../data/json-file.js';
@@ -64,12 +64,6 @@ export function tabularStep(layout: TabularLayout, denoising: boolean): { inputs
   return { inputs: [{ name: 'x', shape: [W] }], step: (m, [x]) => tabularReconstructionLoss(m.call(x!) as Tensor, x!, layout) };
 }
 
-export function makeOptimizer(kind: TrainDefaults['optimizer'], lr: number, weightDecay = 0): Optimizer {
-  if (kind === 'adamw') return new AdamW({ lr, weight_decay: weightDecay });
-  if (kind === 'sgd') return new SGD({ lr, momentum: 0.9 });
-  return new Adam({ lr, weight_decay: weightDecay });
-}
-
 export interface FitTabularOptions {
   model: Autoencoder;
   layout: TabularLayout;
@@ -104,7 +98,7 @@ export async function fitTabularAutoencoder(o: FitTabularOptions): Promise<Train
     step,
     // One-hot groups are swapped or masked as a unit, so a corrupted row stays a valid row.
     feeds: dae ? noiseFeeds((o.model as DenoisingAutoencoder).noise, W, { groups: o.layout.categorical, dataset: o.x }) : undefined,
-    optimizer: makeOptimizer(o.optimizer ?? 'adam', o.lr),
+    optimizer: makeOptimizer(o.optimizer ?? 'adam', o.lr, 0),
     // dropLast avoids a 1-row final batch (BatchNorm cannot train on one row).
     train: new DataLoader({ dataset: arrayDataset(o.x, [W]), batchSize: o.batchSize, seed: o.seed ?? 0, dropLast: n > o.batchSize && n % o.batchSize === 1 }),
     valid: o.valid && o.valid.length ? new DataLoader({ dataset: arrayDataset(o.valid, [W]), batchSize: Math.max(o.batchSize, 256), shuffle: false }) : undefined,

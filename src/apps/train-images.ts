@@ -16,7 +16,7 @@ import type { Autoencoder } from '../models/conv-autoencoder.js';
 import { buildModel, getPreset, readModelConfig, type ModelConfig, type Preset, type TrainDefaults } from '../models/index.js';
 import { manualSeed } from '../nn/init.js';
 import { loadSafetensors } from '../nn/safetensors.js';
-import { Adam, AdamW, SGD, type Optimizer } from '../optim/optimizer.js';
+import { makeOptimizer } from '../optim/optimizer.js';
 import { lossCurvesSvg } from '../viz/plot.js';
 import { figureScale, reconstructionFigure, savePng } from '../viz/png.js';
 import { writeFileAtomic } from '../data/atomic.js';
@@ -79,12 +79,6 @@ export function trialDir(root = 'logs', resume = false): string {
     return join(root, `trial_${Math.max(...taken)}_autoencoder`);
   }
   return join(root, `trial_${taken.length ? Math.max(...taken) + 1 : 0}_autoencoder`);
-}
-
-function makeOptimizer(kind: TrainDefaults['optimizer'], lr: number): Optimizer {
-  if (kind === 'adamw') return new AdamW({ lr });
-  if (kind === 'sgd') return new SGD({ lr, momentum: 0.9 });
-  return new Adam({ lr });
 }
 
 export interface ImageTrainResult extends TrainResult {

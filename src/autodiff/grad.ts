@@ -1,6 +1,6 @@
 // Reverse-mode autodiff over the IR: walk the nodes between the parameters and the loss in
 // reverse order, call each primitive's VJP rule, and sum cotangents that meet.
-import { type Graph, type Node, type Value, formatShape } from '../graph/ir.js';
+import { type Graph, type Value, formatShape, nodesFeeding } from '../graph/ir.js';
 import { getOp } from '../graph/registry.js';
 import { Tensor } from '../graph/tensor.js';
 
@@ -11,20 +11,6 @@ function dependents(g: Graph, wrt: Value[]): Set<Value> {
   return live;
 }
 
-/** Nodes whose outputs reach `target` (backward reachability). */
-function ancestors(g: Graph, target: Value): Set<Node> {
-  const needed = new Set<Value>([target]);
-  const nodes = new Set<Node>();
-  for (let i = g.nodes.length - 1; i >= 0; i--) {
-    const n = g.nodes[i]!;
-    if (n.outputs.some((v) => needed.has(v))) {
-      nodes.add(n);
-      for (const v of n.inputs) needed.add(v);
-    }
-  }
-  return nodes;
-}
-
 /**
  * Gradients of scalar `loss` with respect to each of `wrt`, as new nodes in the same graph.
  * `seed` is the cotangent of the loss (defaults to 1).
@@ -32,7 +18,7 @@ function ancestors(g: Graph, target: Value): Set<Node> {
 export function gradients(g: Graph, loss: Value, wrt: Value[], seed?: Value): Value[] {
   if (loss.shape.length !== 0 && !seed) throw new Error(`loss must be a scalar, got shape ${formatShape(loss.shape)}`);
   const live = dependents(g, wrt);
-  const onPath = ancestors(g, loss);
+  const onPath = new Set(nodesFeeding(g, [loss]));
   const cot = new Map<Value, Tensor>();
   const lossT = new Tensor(g, loss);
   cot.set(loss, seed ? new Tensor(g, seed) : lossT.scalar(1));

@@ -140,3 +140,17 @@ export class Graph {
     return node.outputs;
   }
 }
+
+/** The nodes that `targets` depend on, in graph (topological) order: dead-code elimination for emission, the backward pass's reachable set for autodiff. */
+export function nodesFeeding(g: Graph, targets: readonly Value[]): Node[] {
+  const needed = new Set<Value>(targets);
+  const keep: Node[] = [];
+  for (let i = g.nodes.length - 1; i >= 0; i--) {
+    const n = g.nodes[i]!;
+    if (n.outputs.some((v) => needed.has(v))) {
+      keep.push(n);
+      n.inputs.forEach((v) => needed.add(v));
+    }
+  }
+  return keep.reverse();
+}

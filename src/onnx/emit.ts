@@ -1,6 +1,6 @@
 // IR -> ONNX ModelProto bytes (opset 17, IR version 8), pruning nodes no output needs.
 import onnxProto from 'onnx-proto';
-import type { AttrValue, DType, Graph, Node, TensorData, Value } from '../graph/ir.js';
+import { nodesFeeding, type AttrValue, type DType, type Graph, type Node, type TensorData, type Value } from '../graph/ir.js';
 
 const { onnx } = onnxProto;
 export const OPSET = 17;
@@ -40,17 +40,9 @@ function valueInfo(v: Value): onnxProto.onnx.IValueInfoProto {
 }
 
 /** Nodes (in order) that some graph output depends on. */
+/** The nodes the graph's outputs need (the rest is dead code, left out of the model). */
 export function liveNodes(g: Graph): Node[] {
-  const needed = new Set<Value>(g.outputs);
-  const keep: Node[] = [];
-  for (let i = g.nodes.length - 1; i >= 0; i--) {
-    const n = g.nodes[i]!;
-    if (n.outputs.some((v) => needed.has(v))) {
-      keep.push(n);
-      n.inputs.forEach((v) => needed.add(v));
-    }
-  }
-  return keep.reverse();
+  return nodesFeeding(g, g.outputs);
 }
 
 export interface EmitOptions {

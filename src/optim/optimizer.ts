@@ -113,3 +113,13 @@ export class SGD extends Optimizer {
     return { name: this.name, lr: this.lr, momentum: this.momentum, nesterov: this.nesterov, weight_decay: this.weight_decay };
   }
 }
+
+export type OptimizerKind = 'adam' | 'adamw' | 'sgd';
+
+/** The optimizer a preset or config file names; SGD gets momentum 0.9, weight decay the class default unless given. */
+export function makeOptimizer(kind: OptimizerKind, lr: number, weightDecay?: number): Optimizer {
+  const wd = weightDecay === undefined ? {} : { weight_decay: weightDecay };
+  if (kind === 'adamw') return new AdamW({ lr, ...wd });
+  if (kind === 'sgd') return new SGD({ lr, momentum: 0.9 });
+  return new Adam({ lr, ...wd });
+}
