@@ -72,50 +72,28 @@ export class AutoencoderRunner {
     return g;
   }
 
-  private check(what: string, data: Float32Array, n: number, size: number): void {
-    if (!(Number.isInteger(n) && n >= 0)) throw new Error(`${what}: n must be a non-negative integer, got ${n}`);
-    if (data.length < n * size) throw new Error(`${what}: expected ${n} samples of ${size} values, got ${data.length} values`);
-  }
-
   /** Codes of n images (n x codeSize). */
   async encode(images: Float32Array, n: number): Promise<Float32Array> {
-    this.check('encode', images, n, this.inputSize);
-    const g = await this.graph('encode');
-    const codes = new Float32Array(n * this.codeSize);
-    for (let s = 0; s < n; s += this.batchSize) {
-      const b = Math.min(this.batchSize, n - s);
-      const r = await g.run([images.subarray(s * this.inputSize, (s + b) * this.inputSize)], b);
-      codes.set(r.outputs.code!, s * this.codeSize);
-    }
-    return codes;
+    return (await this.rows('encode', images, this.inputSize, n)).code ?? new Float32Array(0);
   }
 
   /** Codes and reconstructions of n images. */
   async forward(images: Float32Array, n: number): Promise<ForwardOutput> {
-    this.check('forward', images, n, this.inputSize);
-    const g = await this.graph('forward');
-    const codes = new Float32Array(n * this.codeSize);
-    const recon = new Float32Array(n * this.inputSize);
-    for (let s = 0; s < n; s += this.batchSize) {
-      const b = Math.min(this.batchSize, n - s);
-      const r = await g.run([images.subarray(s * this.inputSize, (s + b) * this.inputSize)], b);
-      codes.set(r.outputs.code!, s * this.codeSize);
-      recon.set(r.outputs.recon!, s * this.inputSize);
-    }
-    return { codes, recon };
+    const r = await this.rows('forward', images, this.inputSize, n);
+    return { codes: r.code ?? new Float32Array(0), recon: r.recon ?? new Float32Array(0) };
   }
 
   /** Reconstructions of n codes (n x codeSize values, flattened per sample). */
   async decode(codes: Float32Array, n: number): Promise<Float32Array> {
-    this.check('decode', codes, n, this.codeSize);
-    const g = await this.graph('decode');
-    const recon = new Float32Array(n * this.inputSize);
-    for (let s = 0; s < n; s += this.batchSize) {
-      const b = Math.min(this.batchSize, n - s);
-      const r = await g.run([codes.subarray(s * this.codeSize, (s + b) * this.codeSize)], b);
-      recon.set(r.outputs.recon!, s * this.inputSize);
+    return (await this.rows('decode', codes, this.codeSize, n)).recon ?? new Float32Array(0);
+  }
+
+  private async rows(op: 'encode' | 'forward' | 'decode', input: Float32Array, rowSize: number, n: number): Promise<Record<string, Float32Array>> {
+    try {
+      return (await (await this.graph(op)).runRows(input, rowSize, n, this.batchSize)).outputs;
+    } catch (e) {
+      throw new Error(`${op}: ${(e as Error).message}`);
     }
-    return recon;
   }
 
   async release(): Promise<void> {

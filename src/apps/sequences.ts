@@ -239,18 +239,12 @@ export async function predictSequences(model: LSTMAutoencoder, x: Float32Array, 
     new ParamStore(model),
     { withLoss: false },
   );
-  const recon = new Float32Array(n * size), score = new Float32Array(n);
-  const fsize = model.future * model.features;
-  const future = model.future ? new Float32Array(n * fsize) : undefined;
-  for (let s = 0; s < n; s += batchSize) {
-    const b = Math.min(batchSize, n - s);
-    const r = await graph.run([x.subarray(s * size, (s + b) * size)], b);
-    recon.set(r.outputs.recon!, s * size);
-    score.set(r.outputs.score!, s);
-    future?.set(r.outputs.future!, s * fsize);
+  try {
+    const { outputs } = await graph.runRows(x, size, n, batchSize);
+    return { recon: outputs.recon ?? new Float32Array(0), future: outputs.future, score: outputs.score ?? new Float32Array(0) };
+  } finally {
+    await graph.release();
   }
-  await graph.release();
-  return { recon, future, score };
 }
 
 /** Per-window anomaly scores (reconstruction MSE); the windows must match the model's shape. */

@@ -140,16 +140,8 @@ export async function encodeRows(model: Autoencoder, x: Float32Array, width: num
     { withLoss: false },
   );
   try {
-    let data: Float32Array | undefined;
-    let size = 0;
-    for (let s = 0; s < n; s += batchSize) {
-      const b = Math.min(batchSize, n - s);
-      const r = await graph.run([x.subarray(s * width, (s + b) * width)], b);
-      size = r.dims.out![1]!;
-      data ??= new Float32Array(n * size);
-      data.set(r.outputs.out!, s * size);
-    }
-    return { data: data ?? new Float32Array(0), size };
+    const r = await graph.runRows(x, width, n, batchSize);
+    return { data: r.outputs.out ?? new Float32Array(0), size: r.sizes.out ?? 0 };
   } finally {
     await graph.release();
   }

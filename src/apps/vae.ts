@@ -37,17 +37,11 @@ export async function decodeCodes(model: VariationalAutoencoder, codes: Float32A
     new ParamStore(model),
     { withLoss: false },
   );
-  const out = new Float32Array(n * size);
   try {
-    for (let s = 0; s < n; s += batchSize) {
-      const b = Math.min(batchSize, n - s);
-      const r = await graph.run([codes.subarray(s * latent, (s + b) * latent)], b);
-      out.set(r.outputs.x!, s * size);
-    }
+    return (await graph.runRows(codes, latent, n, batchSize)).outputs.x ?? new Float32Array(n * size);
   } finally {
     await graph.release();
   }
-  return out;
 }
 
 /** Codes (posterior means) of images [n, ...inputShape]. */

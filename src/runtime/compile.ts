@@ -387,4 +387,32 @@ export class ForwardGraph extends CompiledGraph {
     }
     return res;
   }
+
+  /**
+   * The one batched forward loop: n samples of `rowSize` values each (the graph's one input),
+   * run `batchSize` at a time; every output comes back concatenated over the samples, with its
+   * per-sample size.
+   */
+  async runRows(input: Float32Array, rowSize: number, n: number, batchSize: number): Promise<RowOutputs> {
+    if (!(Number.isInteger(n) && n >= 0)) throw new Error(`n must be a non-negative integer, got ${n}`);
+    if (input.length < n * rowSize) throw new Error(`expected ${n} samples of ${rowSize} values, got ${input.length} values`);
+    const out: RowOutputs = { outputs: {}, sizes: {} };
+    for (let s = 0; s < n; s += batchSize) {
+      const b = Math.min(batchSize, n - s);
+      const r = await this.run([input.subarray(s * rowSize, (s + b) * rowSize)], b);
+      for (const [k, v] of Object.entries(r.outputs)) {
+        const size = v.length / b;
+        out.sizes[k] = size;
+        (out.outputs[k] ??= new Float32Array(n * size)).set(v, s * size);
+      }
+    }
+    return out;
+  }
+}
+
+export interface RowOutputs {
+  /** Each output, n samples concatenated. */
+  outputs: Record<string, Float32Array>;
+  /** Values per sample of each output. */
+  sizes: Record<string, number>;
 }
