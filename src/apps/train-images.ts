@@ -107,7 +107,10 @@ function resumeImageOptions(outDir: string, o: ImageTrainOptions): { o: ImageTra
   // A config file is fine when it says what the run says.
   if (configFile) {
     const file = readModelConfig(configFile);
-    settings.push({ key: 'model', label: `--config ${configFile} (model)`, given: file.model, run: model });
+    // The run adds the input shape it chose; a file that does not name one agrees with any.
+    const { inputShape, ...runModel } = model;
+    const asRun = file.model.inputShape === undefined ? runModel : { ...runModel, inputShape };
+    settings.push({ key: 'model', label: `--config ${configFile} (model)`, given: file.model, run: asRun });
     for (const [k, v] of Object.entries(file.train)) settings.push({ key: k, label: `--config ${configFile} (${k})`, given: v, run: run[k] });
   }
   if (init) settings.push({ key: 'init', label: '--init', given: init, run: undefined });
