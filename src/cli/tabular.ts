@@ -5,7 +5,7 @@ import { formatProbe, runProbe, type FeatureSet, type HeadKind } from '../apps/p
 import { encodeRows, loadTabular, loadTabularRun, tabularRunErrors, trainTabular, type TabularOutput } from '../apps/tabular.js';
 import { writeFileAtomic } from '../data/atomic.js';
 import { parseNoise } from '../data/noise.js';
-import { formatColumnErrors, formatSchema, readTable, type CsvOptions } from '../data/tabular/index.js';
+import { formatColumnErrors, formatSchema, readTable, rowLabel, type CsvOptions } from '../data/tabular/index.js';
 import { batchSizeOption, bestLossLine, checkpointOption, epochsOption, floatArg, intArg, lrOption, typedOptions } from './args.js';
 
 function listArg(v: string): string[] {
@@ -165,7 +165,8 @@ Examples:
       .argument('<run>', 'run folder written by train-tabular')
       .argument('<data>', 'CSV or Parquet file with the same columns')
       .description('codes, stacked DAE features or reconstructions of every row, as CSV')
-      .option('--what <KIND>', 'code, features (all hidden layers, concatenated) or recon', choice(['code', 'features', 'recon'] as const), 'code')
+      .option('--what <KIND>', 'code, features (all hidden layers, concatenated) or recon (in the columns\' own units and categories)', choice(['code', 'features', 'recon'] as const), 'code')
+      .option('--standardised', 'recon: the model\'s raw outputs in the preprocessor\'s units (standardised numbers, logits per category) instead')
       .addOption(checkpointOption())
       .requiredOption('-o, --output <PATH>', 'CSV file to write'),
   )
@@ -175,9 +176,15 @@ Examples:
       const table = await readTable(path, csvOf(o));
       const x = run.prep.transform(table);
       const { data, size } = await encodeRows(run.model, x, run.prep.width, o.what as TabularOutput);
-      const head = o.what === 'recon' ? run.prep.featureNames() : Array.from({ length: size }, (_, j) => `${o.what}_${j}`);
+      // No NaN or Infinity written with exit code 0: name the first row that has one.
+      const bad = data.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) throw new Error(`${path}: ${rowLabel(table, Math.floor(bad / size))}: the model's ${o.what} is not a finite number (${data[bad]}); nothing written to ${o.output}`);
+      const number = (v: number) => String(Number(v.toPrecision(6)));
+      const decoded = o.what === 'recon' && !o.standardised;
+      const head = decoded ? run.prep.inputColumns : o.what === 'recon' ? run.prep.featureNames() : Array.from({ length: size }, (_, j) => `${o.what}_${j}`);
       const lines = [head.map(csvCell).join(',')];
-      for (let i = 0; i < table.nRows; i++) lines.push(Array.from(data.subarray(i * size, (i + 1) * size), (v) => String(Number(v.toPrecision(6)))).join(','));
+      if (decoded) for (const row of run.prep.decodeRows(data, table.nRows)) lines.push(row.map((v) => (typeof v === 'number' ? number(v) : csvCell(v))).join(','));
+      else for (let i = 0; i < table.nRows; i++) lines.push(Array.from(data.subarray(i * size, (i + 1) * size), number).join(','));
       writeFileAtomic(o.output, lines.join('\n') + '\n');
       process.stdout.write(`wrote ${o.output} (${table.nRows} rows x ${size} ${o.what} values)\n`);
     });
