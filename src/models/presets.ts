@@ -6,6 +6,7 @@ import type { InputSpec, StepFn } from '../runtime/compile.js';
 import type { FeedInfo } from '../train/trainer.js';
 import type { Rng } from '../util/random.js';
 import { parseSchedule } from '../train/schedule.js';
+import { quote } from '../util/quote.js';
 import { ConvAutoencoder, DeepConvAutoencoder, type Autoencoder } from './conv-autoencoder.js';
 
 export interface TrainDefaults {
@@ -86,11 +87,6 @@ const TRAIN_KEYS = ['lr', 'batchSize', 'epochs', 'loss', 'optimizer', 'schedule'
 export const LOSSES: TrainDefaults['loss'][] = ['mse', 'bce'];
 export const OPTIMIZERS: TrainDefaults['optimizer'][] = ['adam', 'adamw', 'sgd'];
 
-/** A value in a message: at most a short prefix of it. */
-const shown = (v: unknown) => {
-  const s = JSON.stringify(v) ?? String(v);
-  return s.length > 40 ? `${s.slice(0, 40)}... (${s.length} chars)` : s;
-};
 const isPositiveInt = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
 
 /** Why a training setting's value is not usable, or undefined when it is. */
@@ -136,14 +132,14 @@ export function readModelConfig(path: string): { model: ModelConfig; train: Part
   for (const [k, v] of Object.entries(raw)) {
     if (k === 'preset') continue;
     const isModel = preset.options.includes(k);
-    if (!isModel && !TRAIN_KEYS.includes(k)) throw new Error(`${path}: unknown key ${shown(k)}; allowed: preset, ${[...preset.options, ...TRAIN_KEYS].join(', ')}`);
+    if (!isModel && !TRAIN_KEYS.includes(k)) throw new Error(`${path}: unknown key ${quote(k)}; allowed: preset, ${[...preset.options, ...TRAIN_KEYS].join(', ')}`);
     let problem: string | undefined;
     try {
       problem = isModel ? modelValueProblem(k, v) : trainValueProblem(k, v);
     } catch (e) {
       problem = (e as Error).message;
     }
-    if (problem) throw new Error(`${path}: "${k}": ${shown(v)} ${problem}`);
+    if (problem) throw new Error(`${path}: "${k}": ${quote(v)} ${problem}`);
     if (isModel) (model as unknown as Record<string, unknown>)[k] = v;
     else (train as Record<string, unknown>)[k] = v;
   }
