@@ -102,3 +102,24 @@ test('connections beyond the cap are refused while the service still answers oth
 test('binding beyond localhost without a token is refused unless --insecure', async () => {
   await assert.rejects(serve(run, { host: '0.0.0.0', port: 0, workers: 0, index: false }), /--token.*LATENTKIT_TOKEN.*--insecure/);
 });
+
+test('close (SIGTERM): new connections are refused at once, the request in flight is answered', async () => {
+  const own = await createService(run, { workers: 0, index: false });
+  const at = await own.app.listen({ port: 0, host: '127.0.0.1' });
+  const body = JSON.stringify({ images: new Array(64).fill(zeros()) });
+  const inFlight = fetch(at + '/reconstruct', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  await new Promise((r) => setTimeout(r, 20));
+  const closed = own.close();
+  await new Promise((r) => setTimeout(r, 50));
+  const { port } = new URL(at);
+  const refused = await new Promise<string>((resolve) => {
+    const s = connect(Number(port), '127.0.0.1');
+    s.on('connect', () => { s.destroy(); resolve('accepted'); });
+    s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+  });
+  assert.equal(refused, 'ECONNREFUSED');
+  const r = await inFlight;
+  assert.equal(r.status, 200);
+  await r.arrayBuffer();
+  await closed;
+});

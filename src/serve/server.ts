@@ -9,6 +9,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
+import { Server as NetServer } from 'node:net';
 import { basename, resolve } from 'node:path';
 import { loadRun } from '../apps/autoencoder-run.js';
 import { decodeImage, ImageDecodeError, imagePixels } from '../apps/image-input.js';
@@ -433,10 +434,12 @@ export async function createService(runDir: string, opts: ServeOptions = {}): Pr
     async close() {
       if (closing) return;
       closing = true;
-      // server.close() destroys connections with no request in progress, including those whose
-      // request is sent but not yet read (the client sees a reset). So first drain: keep
-      // listening (answers now carry Connection: close, /health says 503) until no request has
-      // started for 300 ms, at most 3 s; then close.
+      // Stop accepting at once. http's server.close() would also destroy connections with no
+      // request in progress, including those whose request is sent but not yet read (the client
+      // sees a reset), so only the listening socket is closed here (net.Server's close). Then
+      // drain: answers carry Connection: close, /health says 503, until no request has started
+      // for 300 ms (at most 3 s); then close the rest.
+      if (app.server.listening) NetServer.prototype.close.call(app.server);
       const t0 = Date.now();
       const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
       await sleep(300);
@@ -445,6 +448,9 @@ export async function createService(runDir: string, opts: ServeOptions = {}): Pr
       const sweep = setInterval(() => app.server.closeIdleConnections(), 250);
       try {
         await app.close();
+      } catch (e) {
+        // The listening socket is already closed (above): that is not a failure.
+        if ((e as NodeJS.ErrnoException).code !== 'ERR_SERVER_NOT_RUNNING') throw e;
       } finally {
         clearInterval(sweep);
       }
