@@ -34,7 +34,10 @@ export function readRunConfig(dir: string): Record<string, unknown> {
   return readJsonFile(path, 'run config');
 }
 
-export const flagName = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+/** Options whose flag turns them off. */
+const NEGATED: Record<string, string> = { progress: '--no-progress', shuffle: '--no-shuffle' };
+
+export const flagName = (key: string) => NEGATED[key] ?? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 /**
  * The settings among `given` (the options the user typed; undefined = not given) other than
