@@ -93,6 +93,11 @@ test('a resume whose checkpoint cannot be loaded fails by file name and rewrites
   const bad = cli(['train', '--data-dir', DATA, '--out', cut, '--resume', '--epochs', '2']);
   assert.notEqual(bad.code, 0);
   assert.match(bad.err, /config\.json/);
+  for (const cmd of [['eval', cut, '--data-dir', DATA, '--limit', '8'], ['report', cut, '-o', join(cut, '..', 'r.html')]]) {
+    const r2 = cli(cmd);
+    assert.notEqual(r2.code, 0, cmd[0]);
+    assert.match(r2.err, /config\.json: run config is not valid JSON/, cmd[0]);
+  }
 });
 
 /** A small table: two correlated numeric columns and a category. */

@@ -37,7 +37,8 @@ export function readRunModel(dir: string, checkpoint: 'best' | 'last', writtenBy
   const modelConfig = config.model as ModelConfig;
   if (typeof modelConfig?.preset !== 'string') throw new Error(`${configPath}: no "model" with a "preset"; is this a latentkit run folder?`);
   const model = buildModel(modelConfig);
-  model.loadStateDict(readCheckpoint(join(dir, 'checkpoints', `${checkpoint}.safetensors`)).weights);
+  const ckPath = join(dir, 'checkpoints', `${checkpoint}.safetensors`);
+  model.loadStateDict(readCheckpoint(ckPath).weights, true, ckPath);
   return { config, modelConfig, model };
 }
 

@@ -2,6 +2,7 @@
 // vector), and an approximate-nearest-neighbour index (HNSW, hnswlib) persisted beside it.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
+import { readJsonFile } from '../data/json-file.js';
 import { writeFileAtomic } from '../data/atomic.js';
 import type { ImageSet } from '../data/dataset.js';
 import type { Split } from '../data/fashion-mnist.js';
@@ -172,7 +173,7 @@ export class AnnIndex {
   static async load(path: string): Promise<AnnIndex> {
     if (!existsSync(path)) throw new Error(`${path}: no such index file`);
     if (!existsSync(`${path}.json`)) throw new Error(`${path}.json: the index's sidecar is missing`);
-    const meta = JSON.parse(readFileSync(`${path}.json`, 'utf8')) as AnnIndexMeta;
+    const meta = readJsonFile<AnnIndexMeta>(`${path}.json`, 'index sidecar');
     if (meta.format !== 'hnswlib' || meta.space !== 'l2') throw new Error(`${path}: unsupported index ${meta.format}/${meta.space}`);
     const { HierarchicalNSW } = await hnswlib();
     const h = new HierarchicalNSW('l2', meta.dim);

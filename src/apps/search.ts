@@ -1,8 +1,9 @@
 // Nearest neighbours in code space: query the ANN index by sample id, by vector or by image,
 // and measure the index against exact search (recall@k) and the codes against the labels
 // (label agreement@k).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { readJsonFile } from '../data/json-file.js';
 import { Rng } from '../util/random.js';
 import { loadRun } from './autoencoder-run.js';
 import { AnnIndex, exactKnn, indexPathFor, latestPointerPath, readEmbeddingsParquet, type Embeddings, type Neighbor } from './embed.js';
@@ -78,7 +79,7 @@ export function resolveEmbeddings(runDir: string, index?: string): string {
   if (index) return resolve(index);
   const ptr = latestPointerPath(runDir);
   if (existsSync(ptr)) {
-    const p = (JSON.parse(readFileSync(ptr, 'utf8')) as { parquet: string }).parquet;
+    const p = readJsonFile<{ parquet: string }>(ptr, 'embeddings pointer').parquet;
     if (existsSync(p)) return p;
     throw new Error(`${ptr} points at ${p}, which is gone; run latentkit embed ${runDir} again or pass --index FILE.parquet`);
   }

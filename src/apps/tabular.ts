@@ -226,6 +226,9 @@ export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabular
     const clean = validRows!.length ? xv : x;
     const { data: scores } = await encodeRows(model, clean, prep.width, 'recon');
     const errs = columnErrors(prep, clean, scores, evalRows.length, prep.missingMask(table, evalRows));
+    // Never NaN in the report with exit code 0.
+    const bad = errs.find((e) => Object.values(e).some((v) => typeof v === 'number' && !Number.isFinite(v)));
+    if (bad) throw new Error(`${table.source}: column ${JSON.stringify(bad.column)}: its reconstruction error is not a finite number (${JSON.stringify(bad)}); checkpoints are in ${outDir}, but look for extreme values in this column`);
     writeFileAtomic(join(outDir, 'column-errors.json'), JSON.stringify({ rows: validRows!.length ? 'valid' : 'train', count: evalRows.length, columns: errs }, null, 2) + '\n');
     return { ...result, model, prep, schema, columnErrors: errs, errorsOn: validRows!.length ? 'valid' : 'train' };
   });

@@ -159,7 +159,7 @@ export async function trainImageAutoencoder(opts: ImageTrainOptions): Promise<Im
   manualSeed(seed);
   const model = buildModel(modelConfig);
   if (o.init) {
-    model.loadStateDict(loadSafetensors(o.init).tensors);
+    model.loadStateDict(loadSafetensors(o.init).tensors, true, o.init);
     log(`initialised weights from ${o.init}`);
   }
   const augment = o.augment ? parseAugment(o.augment) : undefined;

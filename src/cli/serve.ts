@@ -17,6 +17,9 @@ export function registerServe(program: Command): void {
     .option('--max-batch <N>', 'most samples in one request, and in one merged onnxruntime call', positiveInt, 256)
     .option('--body-limit <BYTES>', 'largest request body', positiveInt, 8 * 1024 * 1024)
     .option('--log', 'log each request (JSON lines on stdout)')
+    .option('--token <TOKEN>', 'require "Authorization: Bearer TOKEN" on every request (default: LATENTKIT_TOKEN; required with a --host beyond localhost)')
+    .option('--insecure', 'allow a --host beyond localhost without a token')
+    .option('--max-connections <N>', 'most open connections', positiveInt, 1024)
     .addOption(checkpointOption())
     .addHelpText('after', `
 Bodies: JSON {"images": [[...784 numbers...]]} or {"png": ["<base64>"]}; one image as
@@ -31,7 +34,10 @@ Examples:
   curl -s -H 'Content-Type: image/png' -H 'Accept: image/png' --data-binary @shoe.png localhost:8080/reconstruct -o recon.png
   curl -s -H 'Content-Type: application/json' -d '{"id": 42, "k": 5}' localhost:8080/search`)
     .action(async (dir: string, o) => {
-      const s = await serve(dir, { port: o.port, host: o.host, workers: o.workers, index: o.index === true ? undefined : o.index, threshold: o.threshold, maxBatch: o.maxBatch, maxRequestBatch: o.maxBatch, bodyLimit: o.bodyLimit, logger: !!o.log, checkpoint: o.checkpoint });
+      const s = await serve(dir, {
+        port: o.port, host: o.host, workers: o.workers, index: o.index === true ? undefined : o.index, threshold: o.threshold, maxBatch: o.maxBatch, maxRequestBatch: o.maxBatch,
+        bodyLimit: o.bodyLimit, logger: !!o.log, checkpoint: o.checkpoint, token: o.token ?? (process.env.LATENTKIT_TOKEN || undefined), insecure: !!o.insecure, maxConnections: o.maxConnections,
+      });
       const st = s.pool.stats();
       process.stderr.write(`latentkit serve: ${dir} on ${s.url} (${st.executors} inference ${st.executors === 1 ? 'executor' : 'executors'}${s.search ? `, /search over ${s.search.embeddings.n} codes` : ', no /search index'})\n`);
     });

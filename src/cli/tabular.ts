@@ -4,7 +4,7 @@ import { InvalidArgumentError } from 'commander';
 import { formatProbe, runProbe, type FeatureSet, type HeadKind } from '../apps/probe.js';
 import { encodeRows, loadTabular, loadTabularRun, tabularRunErrors, trainTabular, type TabularOutput } from '../apps/tabular.js';
 import { parseNoise } from '../data/noise.js';
-import { formatColumnErrors, formatSchema, readTable, type CsvOptions } from '../data/tabular/index.js';
+import { formatColumnErrors, formatSchema, readTable, rowLabel, type CsvOptions } from '../data/tabular/index.js';
 import { batchSizeOption, checkpointOption, epochsOption, floatArg, intArg, lrOption, reportTraining, runFolderOption, typedOptions } from './args.js';
 import { formatOf, jsonOption, outputOption, reporter, writeOutput } from './output.js';
 
@@ -172,7 +172,8 @@ Examples:
       .argument('<run>', 'run folder written by train-tabular')
       .argument('<data>', 'CSV or Parquet file with the same columns')
       .description('codes, stacked DAE features or reconstructions of every row, as CSV')
-      .option('--what <KIND>', 'code, features (all hidden layers, concatenated) or recon', choice(['code', 'features', 'recon'] as const), 'code')
+      .option('--what <KIND>', 'code, features (all hidden layers, concatenated) or recon (in the columns\' own units and categories)', choice(['code', 'features', 'recon'] as const), 'code')
+      .option('--standardised', 'recon: the model\'s raw outputs in the preprocessor\'s units (standardised numbers, logits per category) instead')
       .addOption(checkpointOption())
       .addOption(outputOption('CSV file to write').makeOptionMandatory()),
   )
@@ -183,9 +184,15 @@ Examples:
       const table = await readTable(path, csvOf(o));
       const x = run.prep.transform(table);
       const { data, size } = await encodeRows(run.model, x, run.prep.width, o.what as TabularOutput);
-      const head = o.what === 'recon' ? run.prep.featureNames() : Array.from({ length: size }, (_, j) => `${o.what}_${j}`);
+      // No NaN or Infinity written with exit code 0: name the first row that has one.
+      const bad = data.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) throw new Error(`${path}: ${rowLabel(table, Math.floor(bad / size))}: the model's ${o.what} is not a finite number (${data[bad]}); nothing written to ${o.output}`);
+      const number = (v: number) => String(Number(v.toPrecision(6)));
+      const decoded = o.what === 'recon' && !o.standardised;
+      const head = decoded ? run.prep.inputColumns : o.what === 'recon' ? run.prep.featureNames() : Array.from({ length: size }, (_, j) => `${o.what}_${j}`);
       const lines = [head.map(csvCell).join(',')];
-      for (let i = 0; i < table.nRows; i++) lines.push(Array.from(data.subarray(i * size, (i + 1) * size), (v) => String(Number(v.toPrecision(6)))).join(','));
+      if (decoded) for (const row of run.prep.decodeRows(data, table.nRows)) lines.push(row.map((v) => (typeof v === 'number' ? number(v) : csvCell(v))).join(','));
+      else for (let i = 0; i < table.nRows; i++) lines.push(Array.from(data.subarray(i * size, (i + 1) * size), number).join(','));
       writeOutput(o.output, lines.join('\n') + '\n');
       reporter(o).status(`wrote ${o.output} (${table.nRows} rows x ${size} ${o.what} values)`);
     });

@@ -1,7 +1,8 @@
 // IDX: the MNIST file format. Header = 0x00 0x00 <dtype> <ndims>, then ndims big-endian
 // uint32 dims, then the elements in big-endian order. Files are often gzipped.
 import { readFileSync } from 'node:fs';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { constants as bufferConstants } from 'node:buffer';
+import { constants, gunzipSync, gzipSync } from 'node:zlib';
 import { writeFileAtomic } from './atomic.js';
 
 export type IdxDType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
@@ -42,15 +43,44 @@ export function readIdx(path: string): IdxArray {
   return parseIdx(bytes, path);
 }
 
+/**
+ * Gunzip IDX bytes, never inflating past the size the header declares (a gzip bomb stops
+ * there): the header comes from the first compressed kilobytes, then the whole stream is
+ * inflated with that size as zlib's maxOutputLength.
+ */
+function gunzipCapped(gz: Uint8Array, name: string): Uint8Array {
+  let head: Uint8Array;
+  try {
+    head = gunzipSync(gz.subarray(0, 4096), { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: 1 << 24 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ERR_BUFFER_TOO_LARGE') throw new Error(`${name}: corrupt gzip data: ${(e as Error).message}`);
+    head = new Uint8Array(0);
+  }
+  const info = DTYPES.find((d) => d.code === head[2]);
+  const ndims = head[3] ?? 0;
+  // Not a readable IDX header: inflate a little and let the parser say what is wrong.
+  const headerOk = head.length >= 4 + 4 * ndims && info && ndims > 0 && ndims <= MAX_DIMS;
+  let declared = 4096;
+  if (headerOk) {
+    const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+    declared = 4 + 4 * ndims;
+    let count = 1;
+    for (let i = 0; i < ndims; i++) count *= view.getUint32(4 + 4 * i, false);
+    declared += count * info.size;
+  }
+  try {
+    // One byte more than declared, so trailing data is still reported as such by the parser.
+    return gunzipSync(gz, { maxOutputLength: Math.min(declared + 1, bufferConstants.MAX_LENGTH) });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+      throw new Error(`${name}: gzip data inflates to more than the ${declared} bytes its header declares; not a valid IDX file`);
+    throw new Error(`${name}: corrupt gzip data: ${(e as Error).message}`);
+  }
+}
+
 /** Parse IDX bytes; `name` is used in error messages (normally the file path). */
 export function parseIdx(bytes: Uint8Array, name = '<idx>'): IdxArray {
-  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    try {
-      bytes = gunzipSync(bytes);
-    } catch (e) {
-      throw new Error(`${name}: corrupt gzip data: ${(e as Error).message}`);
-    }
-  }
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipCapped(bytes, name);
   if (bytes.length < 4) {
     throw new Error(`${name}: truncated: file has ${bytes.length} bytes, too short for the 4-byte IDX magic`);
   }

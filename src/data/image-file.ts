@@ -69,6 +69,21 @@ const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
+/** Pixels (width x height) an image declares in its header, read without decoding it; 0 if unreadable. */
+export async function imagePixels(bytes: Uint8Array): Promise<number> {
+  if (bytes.length >= 24 && PNG_SIGNATURE.every((b, i) => bytes[i] === b)) {
+    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return v.getUint32(16, false) * v.getUint32(20, false);
+  }
+  const { default: sharp } = await import('sharp');
+  try {
+    const m = await sharp(bytes, { limitInputPixels: false }).metadata();
+    return (m.width ?? 0) * (m.height ?? 0) * (m.pages ?? 1);
+  } catch {
+    return 0; // the decoder then says what is wrong with it
+  }
+}
+
 /**
  * The common case served cheaply: a PNG already at the model's size, opaque and gray (or RGB
  * for 3 channels), decoded with pngjs in a few microseconds instead of a sharp pipeline (which

@@ -5,6 +5,8 @@ import type { Module } from '../nn/module.js';
 import type { InputSpec, StepFn } from '../runtime/compile.js';
 import type { FeedInfo } from '../train/trainer.js';
 import type { Rng } from '../util/random.js';
+import { parseSchedule } from '../train/schedule.js';
+import { quote } from '../util/quote.js';
 import { ConvAutoencoder, DeepConvAutoencoder, type Autoencoder } from './conv-autoencoder.js';
 
 export interface TrainDefaults {
@@ -109,6 +111,32 @@ export function getPreset(name: string): Preset {
 }
 
 const TRAIN_KEYS = ['lr', 'batchSize', 'epochs', 'loss', 'optimizer', 'schedule'];
+export const LOSSES: TrainDefaults['loss'][] = ['mse', 'bce'];
+export const OPTIMIZERS: TrainDefaults['optimizer'][] = ['adam', 'adamw', 'sgd'];
+
+const isPositiveInt = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
+
+/** Why a training setting's value is not usable, or undefined when it is. */
+function trainValueProblem(key: string, v: unknown): string | undefined {
+  if (key === 'loss' && !LOSSES.includes(v as TrainDefaults['loss'])) return `is not supported; use one of: ${LOSSES.join(', ')}`;
+  if (key === 'optimizer' && !OPTIMIZERS.includes(v as TrainDefaults['optimizer'])) return `is not supported; use one of: ${OPTIMIZERS.join(', ')}`;
+  if (key === 'lr' && !(typeof v === 'number' && Number.isFinite(v) && v > 0)) return 'must be a positive number, e.g. 0.001';
+  if ((key === 'batchSize' || key === 'epochs') && !isPositiveInt(v)) return 'must be a positive integer';
+  if (key === 'schedule') {
+    if (typeof v !== 'string') return 'must be a string like "cosine" or "step:5:0.5"';
+    parseSchedule(v, 1);
+  }
+  return undefined;
+}
+
+/** Model options that are sizes: positive integers wherever they appear. */
+const SIZE_OPTIONS = ['bottleneck', 'width', 'latent', 'hidden', 'layers', 'frameSize', 'window', 'features'];
+
+function modelValueProblem(key: string, v: unknown): string | undefined {
+  if (!SIZE_OPTIONS.includes(key)) return undefined;
+  const ok = Array.isArray(v) ? v.length > 0 && v.every(isPositiveInt) : isPositiveInt(v);
+  return ok ? undefined : key === 'hidden' ? 'must be a positive integer or a list of them' : 'must be a positive integer';
+}
 
 /** Read a JSON model config: {"preset": "seed-cnn", "bottleneck": 10, "lr": 0.01, ...}. */
 export function readModelConfig(path: string): { model: ModelConfig; train: Partial<TrainDefaults> } {
@@ -118,15 +146,29 @@ export function readModelConfig(path: string): { model: ModelConfig; train: Part
   } catch (e) {
     throw new Error(`${path}: cannot read model config: ${(e as Error).message}`);
   }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${path}: expected a JSON object like {"preset": "seed-cnn"}`);
   if (typeof raw.preset !== 'string') throw new Error(`${path}: missing "preset" (one of ${presetNames().join(', ')})`);
-  const preset = getPreset(raw.preset);
+  let preset: Preset;
+  try {
+    preset = getPreset(raw.preset);
+  } catch (e) {
+    throw new Error(`${path}: ${(e as Error).message}`);
+  }
   const model: ModelConfig = { preset: raw.preset };
   const train: Partial<TrainDefaults> = {};
   for (const [k, v] of Object.entries(raw)) {
     if (k === 'preset') continue;
-    if (preset.options.includes(k)) (model as unknown as Record<string, unknown>)[k] = v;
-    else if (TRAIN_KEYS.includes(k)) (train as Record<string, unknown>)[k] = v;
-    else throw new Error(`${path}: unknown key "${k}"; allowed: preset, ${[...preset.options, ...TRAIN_KEYS].join(', ')}`);
+    const isModel = preset.options.includes(k);
+    if (!isModel && !TRAIN_KEYS.includes(k)) throw new Error(`${path}: unknown key ${quote(k)}; allowed: preset, ${[...preset.options, ...TRAIN_KEYS].join(', ')}`);
+    let problem: string | undefined;
+    try {
+      problem = isModel ? modelValueProblem(k, v) : trainValueProblem(k, v);
+    } catch (e) {
+      problem = (e as Error).message;
+    }
+    if (problem) throw new Error(`${path}: "${k}": ${quote(v)} ${problem}`);
+    if (isModel) (model as unknown as Record<string, unknown>)[k] = v;
+    else (train as Record<string, unknown>)[k] = v;
   }
   return { model, train };
 }

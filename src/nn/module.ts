@@ -93,19 +93,23 @@ export abstract class Module {
   }
 
   /** Copy values in; shapes must match. `strict` also requires the same set of names. */
-  loadStateDict(sd: StateDict, strict = true): void {
+  /** Load weights; `source` (the file they came from) prefixes every error. */
+  loadStateDict(sd: StateDict, strict = true, source?: string): void {
+    const at = source ? `${source}: ` : '';
     const own = new Map<string, Parameter | Buffer>([...this.namedParameters(), ...this.namedBuffers()]);
     if (strict) {
       const missing = [...own.keys()].filter((k) => !sd.has(k) && !k.endsWith('num_batches_tracked'));
       const unexpected = [...sd.keys()].filter((k) => !own.has(k));
       if (missing.length || unexpected.length)
-        throw new Error(`state dict mismatch: missing [${missing.join(', ')}], unexpected [${unexpected.join(', ')}]`);
+        throw new Error(`${at}state dict mismatch: missing [${missing.join(', ')}], unexpected [${unexpected.join(', ')}]`);
     }
     for (const [name, entry] of sd) {
       const target = own.get(name);
       if (!target) continue;
       if (target.shape.join(',') !== entry.shape.join(','))
-        throw new Error(`${name}: shape [${entry.shape}] in the state dict, [${target.shape}] in the model`);
+        throw new Error(`${at}${name}: shape [${entry.shape}] in the state dict, [${target.shape}] in the model`);
+      const want = target instanceof Parameter ? 'float32' : target.dtype;
+      if (entry.dtype !== want) throw new Error(`${at}${name}: the tensor is ${entry.dtype}, but the model's ${target instanceof Parameter ? 'parameter' : 'buffer'} is ${want}`);
       if (target instanceof Parameter) target.data = Float32Array.from(entry.data as Float32Array);
       else target.data = entry.dtype === 'int64' ? BigInt64Array.from(entry.data as BigInt64Array) : Float32Array.from(entry.data as Float32Array);
     }

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../data/atomic.js';
 import type { StateDict, StateEntry } from './module.js';
+import { quote } from '../util/quote.js';
 
 const DTYPES = { F32: 'float32', I64: 'int64' } as const;
 
@@ -49,13 +50,16 @@ export function decodeSafetensors(buf: Buffer, source = '<buffer>'): { tensors: 
   const tensors: StateDict = new Map();
   let metadata: Record<string, string> = {};
   const isIndex = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+  const spans: { name: string; b: number; e: number }[] = [];
   for (const [name, info] of Object.entries(header)) {
     if (name === '__metadata__') {
+      if (info === null || typeof info !== 'object' || Array.isArray(info) || Object.values(info).some((v) => typeof v !== 'string'))
+        fail('__metadata__ must map names to string values');
       metadata = info as unknown as Record<string, string>;
       continue;
     }
     const dtype = DTYPES[info?.dtype as keyof typeof DTYPES];
-    if (!dtype) fail(`tensor ${name} has dtype ${info?.dtype}; only F32 and I64 are supported`);
+    if (!dtype) fail(`tensor ${quote(name)} has dtype ${quote(info?.dtype)}; only F32 and I64 are supported`);
     if (!Array.isArray(info.shape) || !info.shape.every(isIndex)) fail(`tensor ${name} has an invalid shape ${JSON.stringify(info.shape)}`);
     const offsets = info.data_offsets;
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isIndex)) fail(`tensor ${name} has invalid data_offsets ${JSON.stringify(offsets)}`);
@@ -64,6 +68,7 @@ export function decodeSafetensors(buf: Buffer, source = '<buffer>'): { tensors: 
     const count = info.shape.reduce((p, q) => p * q, 1);
     const width = dtype === 'int64' ? 8 : 4;
     if (e - b !== count * width) fail(`tensor ${name}: shape [${info.shape}] needs ${count * width} bytes, data holds ${e - b}`);
+    spans.push({ name, b, e });
     const bytes = buf.subarray(base + b, base + e);
     // Copy into an aligned buffer: a typed-array view needs an aligned offset.
     const copy = new Uint8Array(bytes.length);
@@ -72,7 +77,25 @@ export function decodeSafetensors(buf: Buffer, source = '<buffer>'): { tensors: 
     const entry: StateEntry = { data, shape: info.shape, dtype };
     tensors.set(name, entry);
   }
+  checkCoverage(spans, buf.length - base, fail);
   return { tensors, metadata };
+}
+
+/**
+ * The reference implementation's rule: sorted by offset, tensors tile the data section exactly,
+ * from byte 0 to its end, with no overlap (aliasing), gap or trailing bytes.
+ */
+function checkCoverage(spans: { name: string; b: number; e: number }[], dataBytes: number, fail: (msg: string) => never): void {
+  spans.sort((x, y) => x.b - y.b || x.e - y.e);
+  let end = 0;
+  let prev = '';
+  for (const s of spans) {
+    if (s.b < end) fail(`tensor ${quote(s.name)} (bytes ${s.b}-${s.e}) overlaps tensor ${quote(prev)} (ends at ${end})`);
+    if (s.b > end) fail(`tensor ${quote(s.name)} starts at byte ${s.b}, leaving a gap of ${s.b - end} bytes after ${prev ? `tensor ${quote(prev)}` : 'the header'}`);
+    end = s.e;
+    prev = s.name;
+  }
+  if (end < dataBytes) fail(`${dataBytes - end} trailing bytes after the last tensor`);
 }
 
 export function loadSafetensors(path: string): { tensors: StateDict; metadata: Record<string, string> } {

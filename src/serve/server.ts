@@ -7,9 +7,12 @@
 // float32 samples as application/octet-stream. Answers are JSON, or with Accept: image/png
 // (reconstruct) or application/octet-stream (embed, reconstruct) binary.
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { resolve } from 'node:path';
+import { timingSafeEqual } from 'node:crypto';
+import { createServer } from 'node:http';
+import { Server as NetServer } from 'node:net';
+import { basename, resolve } from 'node:path';
 import { loadRun } from '../apps/autoencoder-run.js';
-import { decodeImage, ImageDecodeError } from '../data/image-file.js';
+import { decodeImage, ImageDecodeError, imagePixels } from '../data/image-file.js';
 import { EmbeddingSearch, resolveEmbeddings, type NeighborRow } from '../apps/search.js';
 import { VariationalAutoencoder } from '../models/vae.js';
 import { Rng } from '../util/random.js';
@@ -35,6 +38,21 @@ export interface ServeOptions extends PoolOptions {
   threshold?: number;
   /** fastify's request log on stdout (default off). */
   logger?: boolean;
+  /** Required as `Authorization: Bearer TOKEN` on every request when set. */
+  token?: string;
+  /** Allow binding beyond localhost without a token. */
+  insecure?: boolean;
+  /** Most open connections (default 1024); more are closed at once. */
+  maxConnections?: number;
+  /** Most image pixels decoded for one request, all images together (default 64 Mi). */
+  maxPixelsPerRequest?: number;
+  /** Slow-client limits in ms: headers, whole request (body included), idle keep-alive, idle socket. */
+  timeouts?: { headersMs?: number; requestMs?: number; keepAliveMs?: number; connectionMs?: number };
+}
+
+/** Absolute paths in a message shown as their last part: answers do not reveal the server's files. */
+export function redactPaths(message: string): string {
+  return message.replace(/(^|[\s"'(=:])\/(?:[^\s"'():,]+\/)+([^\s"'():,/]*)/g, (_m, pre: string, last: string) => `${pre}…/${last}`);
 }
 
 export class HttpError extends Error {
@@ -44,7 +62,7 @@ export class HttpError extends Error {
   }
 }
 
-const STATUS_NAMES: Record<number, string> = { 400: 'Bad Request', 404: 'Not Found', 405: 'Method Not Allowed', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+const STATUS_NAMES: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 408: 'Request Timeout', 404: 'Not Found', 405: 'Method Not Allowed', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 500: 'Internal Server Error', 503: 'Service Unavailable' };
 
 interface Samples {
   data: Float32Array;
@@ -90,11 +108,34 @@ export async function createService(runDir: string, opts: ServeOptions = {}): Pr
 
   // Shutdown: stop accepting connections, but answer every request that reached us, on
   // connections that then close (see close() below); no 503s or resets for work already sent.
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit, return503OnClosing: false, forceCloseConnections: false });
+  const t = opts.timeouts ?? {};
+  const requestTimeout = t.requestMs ?? 30_000, headersTimeout = Math.min(t.headersMs ?? 10_000, requestTimeout);
+  const app = Fastify({
+    logger: opts.logger ?? false, bodyLimit, return503OnClosing: false, forceCloseConnections: false,
+    // A client that trickles its headers or body, or idles, is cut off (408 or closed). Node
+    // checks these limits every connectionsCheckingInterval (30 s by default), so check as often
+    // as the shortest limit needs.
+    serverFactory: (handler) => {
+      const server = createServer({ requestTimeout, headersTimeout, keepAliveTimeout: t.keepAliveMs ?? 5_000, connectionsCheckingInterval: Math.max(100, Math.min(headersTimeout, requestTimeout) / 4) }, handler);
+      server.setTimeout(t.connectionMs ?? 60_000, (socket) => socket.destroy());
+      server.maxConnections = opts.maxConnections ?? 1024;
+      return server;
+    },
+  });
+  const maxPixels = opts.maxPixelsPerRequest ?? 64 * 1024 * 1024;
+  const expectedAuth = opts.token ? Buffer.from(`Bearer ${opts.token}`) : undefined;
   let lastRequestAt = 0;
-  app.addHook('onRequest', async (_req, reply) => {
+  app.addHook('onRequest', async (req, reply) => {
     lastRequestAt = Date.now();
     if (closing) void reply.header('connection', 'close');
+    if (expectedAuth) {
+      const given = Buffer.from(String(req.headers.authorization ?? ''));
+      // Constant-time comparison: the answer time does not leak how much of the token matched.
+      if (given.length !== expectedAuth.length || !timingSafeEqual(given, expectedAuth)) {
+        void reply.header('www-authenticate', 'Bearer');
+        throw new HttpError(401, 'missing or wrong bearer token: send "Authorization: Bearer TOKEN"');
+      }
+    }
   });
   const metrics = new Metrics();
   metrics.gauge('latentkit_inference_queue_samples', 'Samples waiting for an executor.', () => pool.stats().queuedSamples);
@@ -125,7 +166,7 @@ export async function createService(runDir: string, opts: ServeOptions = {}): Pr
       req.log.error(err);
       message = `internal error: ${err.message}`;
     }
-    void reply.code(status).send({ error: STATUS_NAMES[status] ?? 'Error', statusCode: status, message });
+    void reply.code(status).send({ error: STATUS_NAMES[status] ?? 'Error', statusCode: status, message: redactPaths(message) });
   });
   const hasPrior = run.model instanceof VariationalAutoencoder;
   app.setNotFoundHandler((req, reply) => {
@@ -150,6 +191,7 @@ export async function createService(runDir: string, opts: ServeOptions = {}): Pr
         return;
       }
       if (typeof x !== 'number' || !Number.isFinite(x)) throw new HttpError(400, `${where}: expected finite numbers, found ${JSON.stringify(x)?.slice(0, 20)}`);
+      if (!Number.isFinite(Math.fround(x))) throw new HttpError(400, `${where}: ${x} is beyond the 32-bit floats the model computes in (3.4e38)`);
       if (k >= inputSize) throw new HttpError(400, `${where}: more than ${inputSize} values; expected shape [${inputShape}]`);
       dst[off + k++] = x;
     };
@@ -174,9 +216,13 @@ export async function createService(runDir: string, opts: ServeOptions = {}): Pr
     if (!Array.isArray(items) || items.some((s) => typeof s !== 'string')) throw new HttpError(400, '"png" must be a base64 string or an array of them');
     checkCount(items.length);
     const data = new Float32Array(items.length * inputSize);
+    const decoded = (items as string[]).map((s) => Buffer.from(s, 'base64'));
+    // Read every image's size from its header first: the request's pixels are capped before any decoding.
+    let pixels = 0;
+    for (const b of decoded) pixels += await imagePixels(b);
+    if (pixels > maxPixels) throw new HttpError(413, `the images of this request hold ${pixels} pixels; the limit is ${maxPixels} per request`);
     await Promise.all(
-      (items as string[]).map(async (s, i) => {
-        const bytes = Buffer.from(s, 'base64');
+      decoded.map(async (bytes, i) => {
         if (!bytes.length) throw new HttpError(400, `png[${i}]: empty or not base64`);
         try {
           data.set(await decodeImage(bytes, inputShape), i * inputSize);
@@ -219,6 +265,8 @@ export async function createService(runDir: string, opts: ServeOptions = {}): Pr
       const ct = String(req.headers['content-type'] ?? '').toLowerCase();
       if (ct.startsWith('image/')) {
         if (!b.length) throw new HttpError(400, 'empty image body');
+        const pixels = await imagePixels(b);
+        if (pixels > maxPixels) throw new HttpError(413, `the image holds ${pixels} pixels; the limit is ${maxPixels} per request`);
         return { data: await decodeImage(b, inputShape), n: 1 };
       }
       return fromRaw(b, inputSize, 'samples');
@@ -234,7 +282,12 @@ export async function createService(runDir: string, opts: ServeOptions = {}): Pr
     return reply.type('image/png').send(imageGridPng(images, { n, channels: c, height: h, width: w, cols: Math.min(n, 16), pad: n === 1 ? 0 : 2 }));
   };
   const wants = (req: FastifyRequest, type: string) => String(req.headers.accept ?? '').toLowerCase().includes(type);
-  const rows = (a: Float32Array, n: number, size: number) => Array.from({ length: n }, (_, i) => Array.from(a.subarray(i * size, (i + 1) * size)));
+  /** Model outputs as JSON rows; a non-finite value is a 500 with a message, never a null in a 200. */
+  const rows = (a: Float32Array, n: number, size: number) => {
+    const bad = a.subarray(0, n * size).findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new HttpError(500, `the model produced a non-finite value (${a[bad]}) for sample ${Math.floor(bad / size)}`);
+    return Array.from({ length: n }, (_, i) => Array.from(a.subarray(i * size, (i + 1) * size)));
+  };
   const sendRaw = (reply: FastifyReply, a: Float32Array, shape: number[]) =>
     reply.type('application/octet-stream').header('x-shape', shape.join(',')).send(Buffer.from(a.buffer, a.byteOffset, a.byteLength));
 
@@ -244,11 +297,11 @@ export async function createService(runDir: string, opts: ServeOptions = {}): Pr
   app.get('/health', async (_req, reply) => {
     const body = {
       status: closing ? 'shutting down' : 'ok',
-      run: resolve(runDir),
+      run: basename(resolve(runDir)),
       model: run.modelConfig,
       inputShape,
       codeSize,
-      index: search ? { file: search.parquet, rows: search.embeddings.n } : null,
+      index: search ? { file: basename(search.parquet), rows: search.embeddings.n } : null,
       generate: hasPrior,
       threshold: opts.threshold ?? null,
       limits: { bodyBytes: bodyLimit, batch: maxReq, k: maxK },
@@ -336,8 +389,8 @@ export async function createService(runDir: string, opts: ServeOptions = {}): Pr
       checkCount(vs.length);
       vectors = new Float32Array(vs.length * codeSize);
       vs.forEach((v, i) => {
-        if (!Array.isArray(v) || v.length !== codeSize || v.some((x) => typeof x !== 'number' || !Number.isFinite(x)))
-          throw new HttpError(400, `vector${vs.length > 1 ? `[${i}]` : ''}: expected ${codeSize} finite numbers`);
+        if (!Array.isArray(v) || v.length !== codeSize || v.some((x) => typeof x !== 'number' || !Number.isFinite(Math.fround(x))))
+          throw new HttpError(400, `vector${vs.length > 1 ? `[${i}]` : ''}: expected ${codeSize} finite numbers within the 32-bit float range (3.4e38)`);
         vectors.set(v as number[], i * codeSize);
       });
       n = vs.length;
@@ -381,10 +434,12 @@ export async function createService(runDir: string, opts: ServeOptions = {}): Pr
     async close() {
       if (closing) return;
       closing = true;
-      // server.close() destroys connections with no request in progress, including those whose
-      // request is sent but not yet read (the client sees a reset). So first drain: keep
-      // listening (answers now carry Connection: close, /health says 503) until no request has
-      // started for 300 ms, at most 3 s; then close.
+      // Stop accepting at once. http's server.close() would also destroy connections with no
+      // request in progress, including those whose request is sent but not yet read (the client
+      // sees a reset), so only the listening socket is closed here (net.Server's close). Then
+      // drain: answers carry Connection: close, /health says 503, until no request has started
+      // for 300 ms (at most 3 s); then close the rest.
+      if (app.server.listening) NetServer.prototype.close.call(app.server);
       const t0 = Date.now();
       const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
       await sleep(300);
@@ -393,6 +448,9 @@ export async function createService(runDir: string, opts: ServeOptions = {}): Pr
       const sweep = setInterval(() => app.server.closeIdleConnections(), 250);
       try {
         await app.close();
+      } catch (e) {
+        // The listening socket is already closed (above): that is not a failure.
+        if ((e as NodeJS.ErrnoException).code !== 'ERR_SERVER_NOT_RUNNING') throw e;
       } finally {
         clearInterval(sweep);
       }
@@ -401,12 +459,17 @@ export async function createService(runDir: string, opts: ServeOptions = {}): Pr
   };
 }
 
+const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+
 export interface RunningService extends Service {
   url: string;
 }
 
 /** Listen on host:port; SIGTERM and SIGINT shut down gracefully (in-flight requests finish). */
 export async function serve(runDir: string, opts: ServeOptions = {}, onLog: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<RunningService> {
+  const host = opts.host ?? '127.0.0.1';
+  if (!isLoopback(host) && !opts.token && !opts.insecure)
+    throw new Error(`--host ${host} exposes the service beyond this machine: give a token (--token or LATENTKIT_TOKEN) that clients send as "Authorization: Bearer TOKEN", or --insecure to serve without one`);
   const svc = await createService(runDir, opts);
   const url = await svc.app.listen({ port: opts.port ?? 8080, host: opts.host ?? '127.0.0.1' });
   const stop = (signal: string) => {

@@ -30,6 +30,8 @@ export interface LoadedCheckpoint {
   weights: StateDict;
   optimizer: StateDict;
   meta: CheckpointMeta;
+  /** The file it was read from, for error messages. */
+  path?: string;
 }
 
 export function readCheckpoint(path: string): LoadedCheckpoint {
@@ -38,20 +40,26 @@ export function readCheckpoint(path: string): LoadedCheckpoint {
   const weights: StateDict = new Map();
   const optimizer: StateDict = new Map();
   for (const [k, v] of tensors) (k.startsWith(OPTIMIZER_PREFIX) ? optimizer.set(k.slice(OPTIMIZER_PREFIX.length), v) : weights.set(k, v));
-  const meta = metadata.latentkit ? (JSON.parse(metadata.latentkit) as CheckpointMeta) : { epoch: 0, step: 0 };
-  return { weights, optimizer, meta };
+  let meta: CheckpointMeta = { epoch: 0, step: 0 };
+  try {
+    if (metadata.latentkit) meta = JSON.parse(metadata.latentkit) as CheckpointMeta;
+  } catch (e) {
+    throw new Error(`${path}: the checkpoint's latentkit metadata is not JSON (${(e as Error).message})`);
+  }
+  return { weights, optimizer, meta, path };
 }
 
 /** Load a checkpoint (or plain PyTorch safetensors) into a model, and optimizer state into a store. */
 export function restore(model: Module, ck: LoadedCheckpoint, store?: ParamStore, opt?: Optimizer): void {
-  model.loadStateDict(ck.weights);
+  model.loadStateDict(ck.weights, true, ck.path);
   if (!store) return;
   store.reload();
   if (opt) {
     store.ensureOptimizerState(opt);
     for (const [k, e] of ck.optimizer) {
       const cur = store.values.get(k);
-      if (!cur) throw new Error(`checkpoint optimizer state ${k} does not belong to this model`);
+      if (!cur) throw new Error(`${ck.path ?? 'checkpoint'}: optimizer state ${k} does not belong to this model`);
+      if (e.dtype !== 'float32' || e.data.length !== cur.data.length) throw new Error(`${ck.path ?? 'checkpoint'}: optimizer state ${k} is ${e.dtype} [${e.shape}], the model needs float32 [${cur.dims}]`);
       (cur.data as Float32Array).set(e.data as Float32Array);
     }
   }

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { readJsonFile } from '../data/json-file.js';
+import { quote } from '../util/quote.js';
 
 /** How a run is computed or shown, never what it computes: free to differ on --resume. */
 export const EXECUTION_OPTIONS = ['out', 'resume', 'dataDir', 'steps', 'logEvery', 'earlyStopping', 'threads', 'workers', 'progress', 'log', 'callbacks'];
@@ -33,13 +34,10 @@ export function readRunConfig(dir: string): Record<string, unknown> {
   return readJsonFile(path, 'run config');
 }
 
-export const flagName = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+/** Options whose flag turns them off. */
+const NEGATED: Record<string, string> = { progress: '--no-progress', shuffle: '--no-shuffle' };
 
-/** A value as it appears in a message: short, whatever its size. */
-export function quoteValue(v: unknown, max = 40): string {
-  const s = typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
-  return s.length > max ? `${s.slice(0, max)}... (${s.length} chars)` : s;
-}
+export const flagName = (key: string) => NEGATED[key] ?? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 /**
  * The settings among `given` (the options the user typed; undefined = not given) other than
@@ -61,7 +59,7 @@ export function checkResume(dir: string, settings: GivenSetting[]): Overrides {
   for (const s of settings) {
     if (isDeepStrictEqual(s.given, s.run)) continue;
     if (RESUME_OVERRIDABLE.includes(s.key)) overrides[s.key] = { run: s.run, now: s.given };
-    else changed.push(`${s.label} ${quoteValue(s.given)} (run: ${s.run === undefined ? 'not set' : quoteValue(s.run)})`);
+    else changed.push(`${s.label} ${quote(s.given)} (run: ${s.run === undefined ? 'not set' : quote(s.run)})`);
   }
   if (changed.length)
     throw new Error(

@@ -16,6 +16,7 @@ import { EarlyStopping, MetricsLog, ModelCheckpoint, ProgressBar, StepLog, type 
 import { readCheckpoint, restore } from './checkpoint.js';
 import type { Overrides, ResumeRecord } from './resume.js';
 import { acquireRunLock, removeOrphanTempFiles } from './run-lock.js';
+import { checkTrainingMemory, memoryLimit, trainingMemoryEstimate } from './memory-check.js';
 import { lrForEpoch, type Schedule } from './schedule.js';
 
 export interface EpochRecord {
@@ -145,6 +146,11 @@ export class Trainer {
 
   async compile(): Promise<void> {
     const o = this.opts;
+    // Refused with the numbers before the training graph and its session take the memory.
+    if (!this.trainStep) {
+      const limit = memoryLimit();
+      checkTrainingMemory(trainingMemoryEstimate(o.model, o.inputs, o.step, o.train.batchSize), limit.bytes, limit.what);
+    }
     this.trainStep ??= await createTrainingStep(o.model, o.inputs, o.step, { optimizer: o.optimizer, clipGradNorm: o.clipGradNorm, seed: o.seed, store: this.store, workers: o.workers ?? 1, ...o.session });
     if (o.valid) this.evalGraph ??= await ForwardGraph.create(o.model, o.inputs, o.step, this.store, o.session);
   }

@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { readJsonFile } from '../data/json-file.js';
 import { loadRun, runAutoencoder, type LoadedRun } from '../apps/autoencoder-run.js';
 import { pca, pcaTransform } from '../apps/pca.js';
 import type { ImageSet } from '../data/dataset.js';
@@ -108,9 +109,9 @@ function runFigures(dir: string): { name: string; uri: string }[] {
 export async function buildReport(dir: string, o: ReportOptions = {}): Promise<ReportResult> {
   const cfgPath = join(dir, 'config.json');
   if (!existsSync(cfgPath)) throw new Error(`${dir}: not a latentkit run (no config.json); pass the folder that train wrote, e.g. logs/trial_0_autoencoder`);
-  const config = JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
+  const config = readJsonFile(cfgPath, 'run config');
   const summaryPath = join(dir, '_metrics.json');
-  const summary = existsSync(summaryPath) ? (JSON.parse(readFileSync(summaryPath, 'utf8')) as { best?: EpochRecord; last?: EpochRecord }) : {};
+  const summary = existsSync(summaryPath) ? readJsonFile<{ best?: EpochRecord; last?: EpochRecord }>(summaryPath, 'run metrics') : {};
   const history = readHistory(dir);
   const sections: string[] = [];
   const skipped: Record<string, string> = {};

@@ -10,8 +10,8 @@
 // so the mixed-type loss needs one slice per kind. NaN never leaves transform().
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../atomic.js';
-import { cellKey, cellNumber, textInNumericError, type NumericTransform, type TableSchema } from './schema.js';
-import { columnIndex, type RawTable } from './table.js';
+import { cellKey, numericCell, type NumericTransform, type TableSchema } from './schema.js';
+import { columnIndex, columnLabel, rowLabel, type RawTable } from './table.js';
 
 export interface PreprocessOptions {
   /** Default transform of numeric columns (a column's schema entry may override it). Default 'standard'. */
@@ -149,6 +149,29 @@ export class TabularPreprocessor {
     return [...s.numeric.map((c) => c.column), ...s.binary.map((c) => c.column), ...s.categorical.map((c) => c.column)];
   }
 
+  /**
+   * Model outputs (rows x width raw scores) back in the table's own terms, one value per input
+   * column: numbers in the column's original units, binary and categorical columns as their most
+   * likely category ('<unknown>' when the unknown slot wins).
+   */
+  decodeRows(scores: Float32Array, n: number): (number | string)[][] {
+    const s = this.state, L = this.layout, W = L.width;
+    const rows: (number | string)[][] = [];
+    for (let i = 0; i < n; i++) {
+      const at = (k: number) => scores[i * W + k]!;
+      const row: (number | string)[] = s.numeric.map((ns, j) => this.inverseNumeric(ns.column, at(L.numeric[0] + j)));
+      s.binary.forEach((bs, j) => row.push(bs.categories[at(L.binary[0] + j) > 0 ? 1 : 0]!));
+      s.categorical.forEach((cs, j) => {
+        const g = L.categorical[j]!;
+        let best = 0;
+        for (let k = 1; k < g.size; k++) if (at(g.offset + k) > at(g.offset + best)) best = k;
+        row.push(cs.categories[best] ?? '<unknown>');
+      });
+      rows.push(row);
+    }
+    return rows;
+  }
+
   /** A name per output column ("age", "color=red", "color=<unknown>", "age<missing>"). */
   featureNames(): string[] {
     const s = this.state;
@@ -179,15 +202,11 @@ export class TabularPreprocessor {
       if (col.type === 'numeric') {
         const vals: number[] = [];
         for (const r of idx) {
-          const cell = cells[r]!;
-          if (cell === null) { missing++; continue; }
-          const v = cellNumber(cell);
-          if (v === undefined) throw textInNumericError(t, c, r);
-          vals.push(v);
+          if (cells[r] === null) { missing++; continue; }
+          vals.push(numericCell(t, c, r));
         }
         if (!vals.length) throw new Error(`${t.source}: column ${JSON.stringify(col.name)} has no values in the ${idx.length} training rows; set it to "ignore" in the schema`);
-        const mean = vals.reduce((a, b) => a + b, 0) / vals.length;
-        const sd = Math.sqrt(vals.reduce((a, b) => a + (b - mean) ** 2, 0) / vals.length);
+        const { mean, std: sd } = meanStd(vals);
         const transform = col.transform ?? options.numeric;
         const s: NumericState = { column: col.name, transform, mean, std: sd > 1e-12 ? sd : 1, shift: 0, fill: 0 };
         if (transform === 'rankgauss') {
@@ -245,9 +264,11 @@ export class TabularPreprocessor {
           v = ns.fill;
           if (mi !== undefined) out[i * L.width + mi] = 1;
         } else {
-          const x = cellNumber(cell);
-          if (x === undefined) throw textInNumericError(t, c, r);
+          const x = numericCell(t, c, r);
           v = forward(ns, x);
+          // The model computes in 32-bit floats: a value beyond their range is named, not turned into Infinity.
+          if (!Number.isFinite(Math.fround(v)))
+            throw new Error(`${t.source}: ${rowLabel(t, r)}, ${columnLabel(t, c)}: ${x} is ${v} after the ${ns.transform} transform, beyond the 32-bit floats the model computes in (3.4e38); fix or rescale the value, or use the standard or rankgauss transform`);
         }
         out[i * L.width + at] = v;
       });
@@ -323,6 +344,22 @@ export class TabularPreprocessor {
     }
     return TabularPreprocessor.fromJSON(j, path);
   }
+}
+
+/**
+ * Mean and (population) standard deviation in float64, computed on values scaled by the largest
+ * magnitude so that squares of huge values (1e300) do not overflow to Infinity.
+ */
+export function meanStd(vals: ArrayLike<number>): { mean: number; std: number } {
+  let scale = 0;
+  for (let i = 0; i < vals.length; i++) scale = Math.max(scale, Math.abs(vals[i]!));
+  if (scale === 0 || vals.length === 0) return { mean: 0, std: 0 };
+  let sum = 0;
+  for (let i = 0; i < vals.length; i++) sum += vals[i]! / scale;
+  const m = sum / vals.length;
+  let sq = 0;
+  for (let i = 0; i < vals.length; i++) sq += (vals[i]! / scale - m) ** 2;
+  return { mean: m * scale, std: Math.sqrt(sq / vals.length) * scale };
 }
 
 function forward(ns: NumericState, x: number): number {

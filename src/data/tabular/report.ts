@@ -37,17 +37,18 @@ export function columnErrors(prep: TabularPreprocessor, clean: Float32Array, sco
   const out: ColumnError[] = [];
   for (const b of L.blocks) {
     if (b.kind === 'numeric') {
-      let se = 0, seO = 0, aeO = 0, count = 0;
+      let se = 0, aeO = 0, count = 0;
+      const dO: number[] = [];
       for (let i = 0; i < n; i++) {
         if (isMissing(i, b.column)) continue;
         const t = clean[i * W + b.offset]!, p = scores[i * W + b.offset]!;
         se += (p - t) ** 2;
         const d = prep.inverseNumeric(b.column, p) - prep.inverseNumeric(b.column, t);
-        seO += d * d;
+        dO.push(d);
         aeO += Math.abs(d);
         count++;
       }
-      out.push({ column: b.column, kind: 'numeric', count, rmse: Math.sqrt(se / Math.max(count, 1)), rmseOriginal: Math.sqrt(seO / Math.max(count, 1)), maeOriginal: aeO / Math.max(count, 1) });
+      out.push({ column: b.column, kind: 'numeric', count, rmse: Math.sqrt(se / Math.max(count, 1)), rmseOriginal: rootMeanSquare(dO), maeOriginal: aeO / Math.max(count, 1) });
     } else if (b.kind === 'binary' || b.kind === 'missing') {
       let right = 0, ce = 0, count = 0;
       for (let i = 0; i < n; i++) {
@@ -86,4 +87,11 @@ export function formatColumnErrors(errs: ColumnError[]): string {
     `${e.column.padEnd(w)}  ${e.kind.padEnd(11)}  ${String(e.count).padStart(6)}  ${f(e.rmse).padStart(9)}  ${(e.rmseOriginal === undefined ? '' : e.rmseOriginal.toPrecision(5)).padStart(11)}  ${(e.maeOriginal === undefined ? '' : e.maeOriginal.toPrecision(5)).padStart(11)}  ${f(e.accuracy, 3).padStart(8)}  ${f(e.crossEntropy, 3).padStart(7)}`,
   );
   return [head, ...rows].join('\n');
+}
+
+/** sqrt(mean(d²)) computed on d scaled by its largest magnitude, so squares of 1e300 stay finite. */
+function rootMeanSquare(d: number[]): number {
+  const scale = d.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  if (scale === 0 || !Number.isFinite(scale)) return scale;
+  return scale * Math.sqrt(d.reduce((a, v) => a + (v / scale) ** 2, 0) / d.length);
 }

@@ -4,6 +4,7 @@
 //   categorical  a few distinct values (one-hot with an "unknown" bucket)
 //   ignore       left out: identifiers, free text, constant columns (or by choice)
 import { readFileSync } from 'node:fs';
+import { quote } from '../../util/quote.js';
 import { columnLabel, rowLabel, type Cell, type RawTable } from './table.js';
 
 export type ColumnType = 'numeric' | 'binary' | 'categorical' | 'ignore';
@@ -52,9 +53,15 @@ const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 export function cellNumber(v: Cell): number | undefined {
   if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
   if (typeof v === 'boolean') return v ? 1 : 0;
-  if (typeof v === 'string' && NUMBER.test(v)) return Number(v);
+  if (typeof v === 'string' && NUMBER.test(v)) {
+    const n = Number(v);
+    return Number.isFinite(n) ? n : undefined;
+  }
   return undefined;
 }
+
+/** Number text, even one beyond float64's range (1e309): such a column is numeric, and the value an error. */
+const isNumberText = (v: Cell) => typeof v === 'string' && NUMBER.test(v);
 
 /** The category key of a cell ("3" for 3 and "3.0" alike, so CSV and Parquet agree). */
 export function cellKey(v: Cell): string {
@@ -63,9 +70,19 @@ export function cellKey(v: Cell): string {
   return String(v);
 }
 
+/** A numeric column's cell as a finite number, or an error naming file, line and column. */
+export function numericCell(t: RawTable, c: number, r: number): number {
+  const cell = t.data[c]![r]!;
+  const v = cellNumber(cell);
+  if (v !== undefined) return v;
+  if (isNumberText(cell))
+    throw new Error(`${t.source}: ${rowLabel(t, r)}, ${columnLabel(t, c)}: ${quote(cell)} is beyond the largest number (1.8e308); fix or rescale the value`);
+  throw textInNumericError(t, c, r);
+}
+
 export function textInNumericError(t: RawTable, c: number, r: number, extra = ''): Error {
   return new Error(
-    `${t.source}: ${rowLabel(t, r)}, ${columnLabel(t, c)}: ${JSON.stringify(t.data[c]![r])} is not a number, but the column is numeric${extra}. ` +
+    `${t.source}: ${rowLabel(t, r)}, ${columnLabel(t, c)}: ${quote(t.data[c]![r])} is not a number, but the column is numeric${extra}. ` +
       `Fix the value, list it as a missing value, or declare the column "categorical" or "ignore" in the schema`,
   );
 }
@@ -92,7 +109,7 @@ export function inferSchema(t: RawTable, o: InferOptions = {}): TableSchema {
         missing++;
         continue;
       }
-      if (cellNumber(v) !== undefined && typeof v !== 'boolean') numbers++;
+      if ((cellNumber(v) !== undefined || isNumberText(v)) && typeof v !== 'boolean') numbers++;
       else if (firstText < 0) firstText = r;
       const k = cellKey(v);
       keys.set(k, (keys.get(k) ?? 0) + 1);
