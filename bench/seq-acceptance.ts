@@ -6,7 +6,7 @@
 //   node --import tsx bench/seq-acceptance.ts package/data/seattle-weather.csv [outDir]
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { csvWindowsForRun, loadSeqRun, scoreWindows, trainSequenceModel } from '../src/apps/sequences.js';
+import { csvWindowsForRun, loadSeqRun, scoreWindows, trainSequenceModel } from '../src/tasks/seq/sequences.js';
 import { auroc, injectAnomalies, readCsvSeries, windowLabels } from '../src/data/sequences.js';
 
 const csv = process.argv[2] ?? 'package/data/seattle-weather.csv';

@@ -16,7 +16,7 @@ import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ProbeResult } from '../src/apps/probe.js';
+import type { ProbeResult } from '../src/tasks/tabular/probe.js';
 import { applyNoise } from '../src/data/noise.js';
 import { encodeTarget, kFold, readTable, tabularReconstructionLoss, type TabularLayout } from '../src/data/tabular/index.js';
 import type { Tensor } from '../src/graph/tensor.js';

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Load latentkit-written safetensors into the chapter's ConvAutoencoder (PyTorch) and print
-its reconstruction of a given input, so test/torch-interop.test.ts can compare the numbers.
+its reconstruction of a given input, so test/nn/torch-interop.test.ts can compare the numbers.
 
 Usage: python3 scripts/torch_load_check.py WEIGHTS.safetensors INPUT.f32 BATCH > out.json
 """

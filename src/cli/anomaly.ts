@@ -1,7 +1,7 @@
 // The anomaly command: reconstruction error as an anomaly score, a threshold, heat maps and,
-// with --normal, AUROC and average precision. The work is in src/apps/anomaly.ts.
+// with --normal, AUROC and average precision. The work is in src/tasks/anomaly/anomaly.ts.
 import { Option, type Command } from 'commander';
-import { anomalyCsv, anomalyRun } from '../apps/anomaly.js';
+import { anomalyCsv, anomalyRun } from '../tasks/anomaly/anomaly.js';
 import { checkpointOption, dataDirOption, floatArg, intArg, positiveInt } from './args.js';
 import { splitOption } from './embed.js';
 import { formatOf, jsonOption, outputOption, reporter, writeOutput } from './output.js';

@@ -1,6 +1,6 @@
 // compress and decompress: images stored as their codes plus the decoder weights (.lkc).
 import { Option, type Command } from 'commander';
-import { compressRun, decompressFile, CODE_DTYPES, type CodeDtype } from '../apps/compress.js';
+import { compressRun, decompressFile, CODE_DTYPES, type CodeDtype } from '../tasks/compress/compress.js';
 import { writeIdx } from '../data/idx.js';
 import { imageGridPng } from '../viz/png.js';
 import { checkpointOption, countOption, dataDirOption, intArg, positiveInt } from './args.js';

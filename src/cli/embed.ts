@@ -1,9 +1,9 @@
 // Commands on a run's codes: embed (codes to Parquet plus an HNSW index), embed-eval (how good
-// they are as features) and search (nearest neighbours). The work is in src/apps/.
+// they are as features) and search (nearest neighbours). The work is in src/tasks/embed/.
 import { Option, type Command } from 'commander';
-import { embedRun } from '../apps/embed.js';
-import { evaluateEmbeddings, formatEmbeddingEval } from '../apps/embedding-eval.js';
-import { EmbeddingSearch, encodeImageFile, evaluateSearch, type NeighborRow } from '../apps/search.js';
+import { embedRun } from '../tasks/embed/embed.js';
+import { evaluateEmbeddings, formatEmbeddingEval } from '../tasks/embed/evaluate.js';
+import { EmbeddingSearch, encodeImageFile, evaluateSearch, type NeighborRow } from '../tasks/embed/search.js';
 import { FASHION_MNIST_CLASSES } from '../data/fashion-mnist.js';
 import { checkpointOption, dataDirOption, intArg, positiveInt } from './args.js';
 import { filesOutputOption, formatOf, jsonOption, outputOption, reporter, writeOutput } from './output.js';

@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { startPlaygroundServer } from '../apps/playground-server.js';
-import { writeWebBundle } from '../apps/web-bundle.js';
+import { startPlaygroundServer } from '../tasks/playground/server.js';
+import { writeWebBundle } from '../tasks/playground/web-bundle.js';
 import { checkpointOption, dataDirOption, intArg } from './args.js';
 import { outputDirOption } from './output.js';
 

@@ -7,7 +7,7 @@ import { registerCompress } from './compress.js';
 import { registerEmbed } from './embed.js';
 import { registerExplain } from './explain.js';
 import { registerReport } from './report.js';
-import { registerRunCommands } from './run-commands.js';
+import { registerRunCommands } from './image.js';
 import { registerSeq } from './seq.js';
 import { registerTabular } from './tabular.js';
 import { registerTrain } from './train.js';

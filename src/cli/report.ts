@@ -1,7 +1,7 @@
 // Ways to look at a run: `report` (one self-contained HTML file) and, registered from here so
 // main.ts wires them with one line, the browser playground's `web-bundle` and `playground`.
 import type { Command } from 'commander';
-import { buildReport } from '../viz/report.js';
+import { buildReport } from '../tasks/report/report.js';
 import { checkpointOption, dataDirOption, intArg } from './args.js';
 import { formatOf, outputOption, reporter, writeOutput } from './output.js';
 import { registerPlayground } from './playground.js';

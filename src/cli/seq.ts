@@ -1,7 +1,7 @@
 // `latentkit train-seq`, `latentkit seq-strip` and `latentkit ts-anomaly`: LSTM sequence
 // autoencoders (the chapter's Figure 5.2) on Moving Fashion-MNIST and CSV time series.
 import type { Command } from 'commander';
-import { csvWindowsForRun, loadSeqRun, movingGenerators, movingStrip, predictSequences, scoresCsv, scoreWindows, trainSequenceModel, windowStrip } from '../apps/sequences.js';
+import { csvWindowsForRun, loadSeqRun, movingGenerators, movingStrip, predictSequences, scoresCsv, scoreWindows, trainSequenceModel, windowStrip } from '../tasks/seq/sequences.js';
 import { dataSource, loadFashionMnist } from '../data/fashion-mnist.js';
 import { auroc, readCsvSeries, windowLabels } from '../data/sequences.js';
 import { reconstructionFigure } from '../viz/png.js';

@@ -1,8 +1,8 @@
 // Tabular commands: schema, train-tabular, column-errors, encode-tabular, probe.
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { formatProbe, runProbe, type FeatureSet, type HeadKind } from '../apps/probe.js';
-import { encodeRows, loadTabular, loadTabularRun, tabularRunErrors, trainTabular, type TabularOutput } from '../apps/tabular.js';
+import { formatProbe, runProbe, type FeatureSet, type HeadKind } from '../tasks/tabular/probe.js';
+import { encodeRows, loadTabular, loadTabularRun, tabularRunErrors, trainTabular, type TabularOutput } from '../tasks/tabular/tabular.js';
 import { parseNoise } from '../data/noise.js';
 import { formatColumnErrors, formatSchema, readTable, rowLabel, type CsvOptions } from '../data/tabular/index.js';
 import { batchSizeOption, checkpointOption, epochsOption, floatArg, intArg, lrOption, reportTraining, runFolderOption, typedOptions } from './args.js';

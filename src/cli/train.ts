@@ -1,6 +1,6 @@
 // `latentkit train`
 import type { Command } from 'commander';
-import { trainImageAutoencoder } from '../apps/train-images.js';
+import { trainImageAutoencoder } from '../tasks/image/train.js';
 import { presetNames } from '../models/index.js';
 import { parseImageSize } from '../data/run-images.js';
 import { addOptions, dataDirOption, intArg, reportTraining, runFolderOption, trainingOptions, typedOptions } from './args.js';

@@ -1,7 +1,7 @@
 // Commands for variational autoencoder runs: generate, interpolate, manifold, latent-plot.
-// The work is in src/apps/vae.ts; these only parse arguments and write files.
+// The work is in src/tasks/vae/vae.ts; these only parse arguments and write files.
 import type { Command } from 'commander';
-import { encodeImages, generateSamples, interpolateImages, latentManifold, latentPoints, latentScatterSvg, loadVaeRun, samplesPng, svgToPng } from '../apps/vae.js';
+import { encodeImages, generateSamples, interpolateImages, latentManifold, latentPoints, latentScatterSvg, loadVaeRun, samplesPng, svgToPng } from '../tasks/vae/vae.js';
 import { dataSource, loadFashionMnist } from '../data/fashion-mnist.js';
 import { checkpointOption, countOption, dataDirOption, floatArg, intArg } from './args.js';
 import { formatOf, outputOption, reporter, writeOutput } from './output.js';

@@ -5,8 +5,8 @@
 // on inference) or, with workers 0, the calling thread.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { loadRun } from '../apps/autoencoder-run.js';
-import { AutoencoderRunner, type InferenceOp } from '../apps/inference.js';
+import { loadRun } from '../train/run-folder.js';
+import { AutoencoderRunner, type InferenceOp } from '../runtime/inference.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './worker.js';
 import { startModuleWorker } from '../util/worker.js';
 

@@ -2,8 +2,8 @@
 // answers batches. onnxruntime-node's `run` blocks the thread it runs on, so the HTTP thread
 // hands the work to workers like this one and stays responsive.
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadRun } from '../apps/autoencoder-run.js';
-import { AutoencoderRunner, type InferenceOp } from '../apps/inference.js';
+import { loadRun } from '../train/run-folder.js';
+import { AutoencoderRunner, type InferenceOp } from '../runtime/inference.js';
 
 export interface WorkerInit {
   runDir: string;

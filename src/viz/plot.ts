@@ -206,3 +206,10 @@ export async function lossCurvesPng(series: Series[], opts: PlotOptions = {}): P
   const { default: sharp } = await import('sharp');
   return sharp(Buffer.from(lossCurvesSvg(series, opts))).png().toBuffer();
 }
+
+export function lossCurves(history: readonly { epoch: number; train: Record<string, number>; valid: Record<string, number> }[]): string {
+  const x = history.map((r) => r.epoch);
+  const series = [{ name: 'train loss', x, y: history.map((r) => r.train.loss!) }];
+  if (history.some((r) => r.valid.loss !== undefined)) series.push({ name: 'valid loss', x, y: history.map((r) => r.valid.loss ?? NaN) });
+  return lossCurvesSvg(series, { title: 'Reconstruction loss', xLabel: 'epoch', yLabel: 'loss' });
+}

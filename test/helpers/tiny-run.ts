@@ -3,7 +3,7 @@
 // the same format.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { trainImageAutoencoder } from '../../src/apps/train-images.js';
+import { trainImageAutoencoder } from '../../src/tasks/image/train.js';
 import { writeIdx } from '../../src/data/idx.js';
 import { Rng } from '../../src/util/random.js';
 import { tempDir } from './tmp.js';

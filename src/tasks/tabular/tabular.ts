@@ -1,0 +1,286 @@
+// Autoencoders on tables: load a CSV/Parquet file with its schema, fit the preprocessing on the
+// training rows, train an MLP or denoising autoencoder with the mixed-type loss through the
+// Trainer (checkpoints, metrics, resume), and report per-column reconstruction errors.
+// A run folder holds what is needed to use the model on new rows: config.json (model config),
+// schema.json, preprocessor.json and checkpoints/{best,last}.safetensors.
+import { join, resolve } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { writeFileAtomic } from '../../data/atomic.js';
+import { arrayDataset } from '../../data/dataset.js';
+import { DataLoader, randomSplit } from '../../data/loader.js';
+import { noiseFeeds, type NoiseSpec } from '../../data/noise.js';
+import {
+  columnErrors, inferSchema, readSchemaOverrides, readTable, tabularReconstructionLoss, TabularPreprocessor,
+  type ColumnError, type CsvOptions, type PreprocessOptions, type RawTable, type SchemaOverrides, type TableSchema, type TabularLayout,
+} from '../../data/tabular/index.js';
+import type { Tensor } from '../../graph/tensor.js';
+import type { Autoencoder } from '../../models/conv-autoencoder.js';
+import { DenoisingAutoencoder } from '../../models/denoising.js';
+import { MLPAutoencoder } from '../../models/mlp-autoencoder.js';
+import { buildModel, getPreset, readModelConfig, type ModelConfig, type TrainDefaults } from '../../models/presets.js';
+import '../../models/tabular-presets.js';
+import { manualSeed } from '../../nn/init.js';
+import type { Module } from '../../nn/module.js';
+import { makeOptimizer } from '../../optim/optimizer.js';
+import { ForwardGraph, ParamStore, type InputSpec, type StepFn } from '../../runtime/compile.js';
+import { Trainer, withRunLock, type TrainResult } from '../../train/trainer.js';
+import { readJsonFile } from '../../data/json-file.js';
+import { checkResume, flagName, givenSettings, readRunConfig, type Overrides } from '../../train/resume.js';
+import { trialDir } from '../../train/run-folder.js';
+import { readRunModel } from '../../train/run-folder.js';
+
+export interface TabularSource {
+  path: string;
+  csv?: CsvOptions;
+  /** JSON overrides file (see readSchemaOverrides) and/or overrides given directly. */
+  schemaFile?: string;
+  overrides?: SchemaOverrides;
+  /** Columns left out of the features (the target, identifiers). */
+  exclude?: string[];
+  maxCategories?: number;
+}
+
+export async function loadTabular(src: TabularSource): Promise<{ table: RawTable; schema: TableSchema }> {
+  const table = await readTable(src.path, src.csv);
+  const overrides = { ...(src.schemaFile ? readSchemaOverrides(src.schemaFile) : {}), ...src.overrides };
+  for (const c of src.exclude ?? []) if (!table.columns.includes(c)) throw new Error(`${src.path}: no column ${JSON.stringify(c)}; columns are: ${table.columns.map((n) => JSON.stringify(n)).join(', ')}`);
+  const schema = inferSchema(table, { overrides, exclude: src.exclude, maxCategories: src.maxCategories });
+  return { table, schema };
+}
+
+/** True for models trained on (noisy, clean) pairs. */
+export function isDenoising(m: Module): m is DenoisingAutoencoder {
+  return m instanceof DenoisingAutoencoder;
+}
+
+/** The objective: mixed-type reconstruction of the clean rows (from noisy ones for a DAE). */
+export function tabularStep(layout: TabularLayout, denoising: boolean): { inputs: InputSpec[]; step: StepFn } {
+  const W = layout.width;
+  if (denoising)
+    return {
+      inputs: [{ name: 'noisy', shape: [W] }, { name: 'clean', shape: [W] }],
+      step: (m, [noisy, clean]) => tabularReconstructionLoss(m.call(noisy!) as Tensor, clean!, layout),
+    };
+  return { inputs: [{ name: 'x', shape: [W] }], step: (m, [x]) => tabularReconstructionLoss(m.call(x!) as Tensor, x!, layout) };
+}
+
+export interface FitTabularOptions {
+  model: Autoencoder;
+  layout: TabularLayout;
+  /** Training rows (row-major, layout.width each) and optional validation rows. */
+  x: Float32Array;
+  valid?: Float32Array;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  optimizer?: TrainDefaults['optimizer'];
+  seed?: number;
+  outDir: string;
+  resume?: boolean;
+  progress?: boolean;
+  earlyStopping?: number;
+  config?: Record<string, unknown>;
+  /** What a resume changed, recorded in config.json. */
+  resumeOverrides?: Overrides;
+  log?: (line: string) => void;
+  threads?: number;
+}
+
+/** Train a tabular autoencoder (MLP, or DAE with its noise) through the Trainer. */
+export async function fitTabularAutoencoder(o: FitTabularOptions): Promise<TrainResult> {
+  const W = o.layout.width;
+  const dae = isDenoising(o.model);
+  const { inputs, step } = tabularStep(o.layout, dae);
+  const n = o.x.length / W;
+  const trainer = new Trainer({
+    model: o.model,
+    inputs,
+    step,
+    // One-hot groups are swapped or masked as a unit, so a corrupted row stays a valid row.
+    feeds: dae ? noiseFeeds((o.model as DenoisingAutoencoder).noise, W, { groups: o.layout.categorical, dataset: o.x }) : undefined,
+    optimizer: makeOptimizer(o.optimizer ?? 'adam', o.lr, 0),
+    // dropLast avoids a 1-row final batch (BatchNorm cannot train on one row).
+    train: new DataLoader({ dataset: arrayDataset(o.x, [W]), batchSize: o.batchSize, seed: o.seed ?? 0, dropLast: n > o.batchSize && n % o.batchSize === 1 }),
+    valid: o.valid && o.valid.length ? new DataLoader({ dataset: arrayDataset(o.valid, [W]), batchSize: Math.max(o.batchSize, 256), shuffle: false }) : undefined,
+    epochs: o.epochs,
+    outDir: o.outDir,
+    earlyStopping: o.earlyStopping ? { patience: o.earlyStopping } : undefined,
+    resume: o.resume,
+    progress: o.progress ?? false,
+    seed: o.seed ?? 0,
+    session: { intraOpThreads: o.threads ?? 1 },
+    config: o.config,
+    resumeOverrides: o.resumeOverrides,
+    log: o.log,
+  });
+  try {
+    return await trainer.fit();
+  } finally {
+    await trainer.release();
+  }
+}
+
+export type TabularOutput = 'code' | 'features' | 'recon';
+
+/** Run a trained tabular model over rows: codes, DAE stacked features, or raw reconstruction scores. */
+export async function encodeRows(model: Autoencoder, x: Float32Array, width: number, what: TabularOutput, batchSize = 1024): Promise<{ data: Float32Array; size: number }> {
+  const n = x.length / width;
+  if (what === 'features' && !isDenoising(model) && !(model instanceof MLPAutoencoder)) throw new Error('stacked features need an MLP or denoising autoencoder');
+  const graph = await ForwardGraph.create(
+    model,
+    [{ name: 'x', shape: [width] }],
+    (m, [t]) => {
+      let out: Tensor;
+      if (what === 'code') out = (m as Autoencoder).encode(t!).flatten(1);
+      else if (what === 'recon') out = m.call(t!) as Tensor;
+      else out = isDenoising(m) ? m.features(t!) : (m as MLPAutoencoder).hiddenLayers(t!).reduce((a, b) => a.op('Concat', [b], { axis: 1 }));
+      return { loss: out, outputs: { out } };
+    },
+    new ParamStore(model),
+    { withLoss: false },
+  );
+  try {
+    const r = await graph.runRows(x, width, n, batchSize);
+    return { data: r.outputs.out ?? new Float32Array(0), size: r.sizes.out ?? 0 };
+  } finally {
+    await graph.release();
+  }
+}
+
+export interface TrainTabularOptions extends TabularSource {
+  /** Column to leave out of the features (the prediction target); optional. */
+  target?: string;
+  preset?: 'mlp' | 'dae-tabular' | string;
+  configFile?: string;
+  /** Model config keys (override the config file): hidden, bottleneck, activation, noise... */
+  model?: Record<string, unknown>;
+  preprocess?: PreprocessOptions;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  seed?: number;
+  /** Share of rows held out for validation (default 0.2; 0 = none). */
+  validFraction?: number;
+  out?: string;
+  resume?: boolean;
+  earlyStopping?: number;
+  progress?: boolean;
+  threads?: number;
+  log?: (line: string) => void;
+}
+
+export interface TrainTabularResult extends TrainResult {
+  model: Autoencoder;
+  prep: TabularPreprocessor;
+  schema: TableSchema;
+  columnErrors: ColumnError[];
+  /** Rows the column errors were computed on ('valid' or 'train' when there is no valid split). */
+  errorsOn: 'valid' | 'train';
+}
+
+export async function trainTabular(o: TrainTabularOptions): Promise<TrainTabularResult> {
+  const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const exclude = [...(o.exclude ?? []), ...(o.target ? [o.target] : [])];
+  const outDir = o.out ?? trialDir('logs', o.resume);
+  const prepPath = join(outDir, 'preprocessor.json');
+  const resumed = o.resume ? resumeTabularOptions(outDir, o) : undefined;
+  const { table, schema } = await loadTabular({ ...o, exclude });
+  if (resumed) checkSameSchema(outDir, schema);
+  const seed = resumed ? (resumed.run.seed as number) : (o.seed ?? 0);
+  const vf = resumed ? (resumed.run.validFraction as number) : (o.validFraction ?? 0.2);
+  const [trainRows, validRows] = vf > 0 ? randomSplit(table.nRows, [1 - vf, vf], seed) : [Int32Array.from({ length: table.nRows }, (_, i) => i), new Int32Array(0)];
+  // Fitted on the training rows only; a resumed run reuses the saved preprocessor.
+  const fromFile = resumed?.fromFile ?? (o.configFile ? readModelConfig(o.configFile) : undefined);
+  const presetName = resumed ? resumed.fromFile.model.preset : (fromFile?.model.preset ?? o.preset ?? 'dae-tabular');
+  const preset = getPreset(presetName);
+  // A preset may bring its own numeric transform (porto-seguro: RankGauss); --numeric wins.
+  const preprocess = preset.tabularNumeric && !o.preprocess?.numeric ? { ...o.preprocess, numeric: preset.tabularNumeric } : o.preprocess;
+  const prep = resumed ? TabularPreprocessor.load(prepPath) : TabularPreprocessor.fit(table, schema, trainRows, preprocess);
+  const x = prep.transform(table, trainRows);
+  const xv = prep.transform(table, validRows!);
+
+  const modelConfig: ModelConfig = resumed
+    ? resumed.fromFile.model
+    : { ...(fromFile?.model ?? { preset: presetName }), ...(o.preset && !fromFile ? { preset: o.preset } : {}), ...o.model, inputSize: prep.width };
+  for (const [k, v] of Object.entries(modelConfig)) if (v === undefined) delete modelConfig[k];
+  for (const k of Object.keys(modelConfig)) if (k !== 'preset' && !preset.options.includes(k)) throw new Error(`preset ${modelConfig.preset} has no option "${k}"; options: ${preset.options.join(', ')}`);
+  const d = { ...preset.defaults, ...fromFile?.train };
+  const hp = { lr: o.lr ?? d.lr, batchSize: resumed ? d.batchSize : (o.batchSize ?? d.batchSize), epochs: o.epochs ?? d.epochs, optimizer: d.optimizer };
+  manualSeed(seed);
+  const model = buildModel(modelConfig);
+  // Locked from the first write (schema.json) to the last (column-errors.json).
+  return withRunLock(outDir, log, async () => {
+    // A resume keeps the run's schema and preprocessor as they are.
+    if (!resumed) {
+      writeFileAtomic(join(outDir, 'schema.json'), JSON.stringify(schema, null, 2) + '\n');
+      prep.save(prepPath);
+    }
+    log(`training ${modelConfig.preset} (${model.numParameters()} parameters) on ${trainRows.length} rows x ${prep.width} features from ${table.source}, validating on ${validRows!.length}; lr ${hp.lr}, batch ${hp.batchSize}, ${hp.epochs} epochs -> ${outDir}`);
+    const result = await fitTabularAutoencoder({
+      model, layout: prep.layout, x, valid: xv, epochs: hp.epochs, batchSize: hp.batchSize, lr: hp.lr, optimizer: hp.optimizer, seed, outDir,
+      resume: o.resume, progress: o.progress, earlyStopping: o.earlyStopping, threads: o.threads, log,
+      config: { ...resumed?.run, model: modelConfig, ...hp, dataset: table.source, target: resumed ? resumed.run.target : o.target, kind: 'tabular', validFraction: vf, preprocess: prep.state.options },
+      resumeOverrides: resumed?.overrides,
+    });
+    const evalRows = validRows!.length ? validRows! : trainRows;
+    const clean = validRows!.length ? xv : x;
+    const { data: scores } = await encodeRows(model, clean, prep.width, 'recon');
+    const errs = columnErrors(prep, clean, scores, evalRows.length, prep.missingMask(table, evalRows));
+    // Never NaN in the report with exit code 0.
+    const bad = errs.find((e) => Object.values(e).some((v) => typeof v === 'number' && !Number.isFinite(v)));
+    if (bad) throw new Error(`${table.source}: column ${JSON.stringify(bad.column)}: its reconstruction error is not a finite number (${JSON.stringify(bad)}); checkpoints are in ${outDir}, but look for extreme values in this column`);
+    writeFileAtomic(join(outDir, 'column-errors.json'), JSON.stringify({ rows: validRows!.length ? 'valid' : 'train', count: evalRows.length, columns: errs }, null, 2) + '\n');
+    return { ...result, model, prep, schema, columnErrors: errs, errorsOn: validRows!.length ? 'valid' : 'train' };
+  });
+}
+
+/** A tabular resume: the run's config.json decides the model, split and preprocessing. */
+function resumeTabularOptions(outDir: string, o: TrainTabularOptions) {
+  const run = readRunConfig(outDir);
+  const model = run.model as ModelConfig;
+  const { configFile, model: modelFlags, preprocess, path, csv: _csv, schemaFile: _schema, overrides: _ov, exclude: _ex, maxCategories: _mc, ...rest } = o;
+  const runOptions: Record<string, unknown> = { ...run, preset: model.preset };
+  const settings = givenSettings(rest, runOptions);
+  for (const [k, v] of Object.entries(modelFlags ?? {})) if (v !== undefined) settings.push({ key: k, label: flagName(k), given: v, run: model[k] });
+  if (preprocess?.numeric !== undefined) settings.push({ key: 'numeric', label: '--numeric', given: preprocess.numeric, run: (run.preprocess as PreprocessOptions | undefined)?.numeric ?? 'standard' });
+  if (run.dataset !== undefined) settings.push({ key: 'data', label: 'data file', given: resolve(path), run: resolve(String(run.dataset)) });
+  if (configFile) {
+    const file = readModelConfig(configFile);
+    for (const [k, v] of Object.entries(file.model)) settings.push({ key: k, label: `--config ${configFile} (${k})`, given: v, run: model[k] });
+    for (const [k, v] of Object.entries(file.train)) settings.push({ key: k, label: `--config ${configFile} (${k})`, given: v, run: run[k] });
+  }
+  const overrides = checkResume(outDir, settings);
+  const train = { lr: run.lr, batchSize: run.batchSize, epochs: run.epochs, optimizer: run.optimizer } as Partial<TrainDefaults>;
+  return { run, overrides, fromFile: { model: { ...model }, train } };
+}
+
+/** The table read for a resume must have the schema the run was trained with. */
+function checkSameSchema(outDir: string, schema: TableSchema): void {
+  const path = join(outDir, 'schema.json');
+  const saved = readJsonFile<TableSchema>(path, 'table schema');
+  if (!isDeepStrictEqual(JSON.parse(JSON.stringify(schema)), saved))
+    throw new Error(`${path}: the table given to --resume does not have the run's schema (columns or types differ); resume with the same file and table options, or train into a new --out folder`);
+}
+
+export interface TabularRun {
+  dir: string;
+  model: Autoencoder;
+  prep: TabularPreprocessor;
+  modelConfig: ModelConfig;
+  config: Record<string, unknown>;
+}
+
+/** A run written by trainTabular: the model with its best (or last) weights and its preprocessor. */
+export function loadTabularRun(dir: string, checkpoint: 'best' | 'last' = 'best'): TabularRun {
+  const { config, modelConfig, model } = readRunModel(dir, checkpoint, 'train-tabular', ['preprocessor.json']);
+  return { dir, model: model as Autoencoder, prep: TabularPreprocessor.load(join(dir, 'preprocessor.json')), modelConfig, config };
+}
+
+/** Per-column reconstruction errors of a trained run on (all rows of) a table. */
+export async function tabularRunErrors(run: TabularRun, table: RawTable): Promise<ColumnError[]> {
+  const x = run.prep.transform(table);
+  const { data } = await encodeRows(run.model, x, run.prep.width, 'recon');
+  return columnErrors(run.prep, x, data, table.nRows, run.prep.missingMask(table));
+}
+
+export type { NoiseSpec };
