@@ -13,6 +13,9 @@ export const EXECUTION_OPTIONS = ['out', 'resume', 'dataDir', 'steps', 'logEvery
 /** Settings a resume may change; the change is recorded as an override. */
 export const RESUME_OVERRIDABLE = ['epochs', 'lr'];
 
+/** A flag's value as the user would type it (a short string bare), else quoted and cut short. */
+const asTyped = (v: unknown) => (typeof v === 'string' && v.length <= 40 ? v : quote(v));
+
 export type Overrides = Record<string, { run: unknown; now: unknown }>;
 
 /** One setting the user gave: its flag, the value given and the run's value. */
@@ -59,7 +62,7 @@ export function checkResume(dir: string, settings: GivenSetting[]): Overrides {
   for (const s of settings) {
     if (isDeepStrictEqual(s.given, s.run)) continue;
     if (RESUME_OVERRIDABLE.includes(s.key)) overrides[s.key] = { run: s.run, now: s.given };
-    else changed.push(`${s.label} ${quote(s.given)} (run: ${s.run === undefined ? 'not set' : quote(s.run)})`);
+    else changed.push(`${s.label} ${asTyped(s.given)} (run: ${s.run === undefined ? 'not set' : asTyped(s.run)})`);
   }
   if (changed.length)
     throw new Error(
