@@ -439,6 +439,10 @@ export async function createService(runDir: string, opts: ServeOptions = {}): Pr
       // sees a reset), so only the listening socket is closed here (net.Server's close). Then
       // drain: answers carry Connection: close, /health says 503, until no request has started
       // for 300 ms (at most 3 s); then close the rest.
+      // net.Server emits 'close' once the listening socket is closed AND every connection has
+      // ended: that, not app.close() (which returns at once on a server no longer listening),
+      // is when every request in flight has been answered.
+      const drained = new Promise<void>((resolve) => app.server.once('close', () => resolve()));
       if (app.server.listening) NetServer.prototype.close.call(app.server);
       const t0 = Date.now();
       const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -447,6 +451,7 @@ export async function createService(runDir: string, opts: ServeOptions = {}): Pr
       // Keep-alive connections that become idle later would hold the server open: close them.
       const sweep = setInterval(() => app.server.closeIdleConnections(), 250);
       try {
+        await Promise.race([drained, sleep(8000)]);
         await app.close();
       } catch (e) {
         // The listening socket is already closed (above): that is not a failure.
