@@ -407,7 +407,7 @@ export async function runProbeTask(t: ProbeTask): Promise<ProbeTaskResult> {
 class ProbeWorkers {
   private constructor(private readonly workers: Worker[]) {}
   static start(count: number): ProbeWorkers {
-    return new ProbeWorkers(Array.from({ length: count }, () => startModuleWorker(new URL('../../apps/probe-worker', import.meta.url), import.meta.url.endsWith('.ts'), null)));
+    return new ProbeWorkers(Array.from({ length: count }, () => startModuleWorker(new URL('./probe-worker', import.meta.url), import.meta.url.endsWith('.ts'), null)));
   }
   /** Run the tasks, longest first, each on the next free worker. */
   async runAll(tasks: ProbeTask[], done: (r: ProbeTaskResult) => void): Promise<void> {
