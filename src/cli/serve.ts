@@ -20,6 +20,7 @@ export function registerServe(program: Command): void {
     .option('--token <TOKEN>', 'require "Authorization: Bearer TOKEN" on every request (default: LATENTKIT_TOKEN; required with a --host beyond localhost)')
     .option('--insecure', 'allow a --host beyond localhost without a token')
     .option('--max-connections <N>', 'most open connections', positiveInt, 1024)
+    .option('--max-answer-bytes <BYTES>', 'largest JSON answer (estimated before it is built; ask for application/octet-stream for more)', positiveInt, 64 * 2 ** 20)
     .addOption(checkpointOption())
     .addHelpText('after', `
 Bodies: JSON {"images": [[...784 numbers...]]} or {"png": ["<base64>"]}; one image as
@@ -36,7 +37,7 @@ Examples:
     .action(async (dir: string, o) => {
       const s = await serve(dir, {
         port: o.port, host: o.host, workers: o.workers, index: o.index === true ? undefined : o.index, threshold: o.threshold, maxBatch: o.maxBatch, maxRequestBatch: o.maxBatch,
-        bodyLimit: o.bodyLimit, logger: !!o.log, checkpoint: o.checkpoint, token: o.token ?? (process.env.LATENTKIT_TOKEN || undefined), insecure: !!o.insecure, maxConnections: o.maxConnections,
+        bodyLimit: o.bodyLimit, logger: !!o.log, checkpoint: o.checkpoint, token: o.token ?? (process.env.LATENTKIT_TOKEN || undefined), insecure: !!o.insecure, maxConnections: o.maxConnections, maxAnswerBytes: o.maxAnswerBytes,
       });
       const st = s.pool.stats();
       process.stderr.write(`latentkit serve: ${dir} on ${s.url} (${st.executors} inference ${st.executors === 1 ? 'executor' : 'executors'}${s.search ? `, /search over ${s.search.embeddings.n} codes` : ', no /search index'})\n`);

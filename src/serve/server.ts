@@ -51,6 +51,8 @@ export interface ServeOptions extends PoolOptions {
   insecure?: boolean;
   /** Most open connections (default 1024); more are closed at once. */
   maxConnections?: number;
+  /** Largest JSON answer in bytes, estimated before it is built (default 64 MiB); binary answers are bounded by the request's samples. */
+  maxAnswerBytes?: number;
   /** Most image pixels decoded for one request, all images together (default 64 Mi). */
   maxPixelsPerRequest?: number;
   /** Slow-client limits in ms: headers, whole request (body included), idle keep-alive, idle socket. */
@@ -162,7 +164,7 @@ export async function createService(runDir: string, opts: ServeOptions = {}): Pr
   });
 
   const reader = sampleReader({ inputShape, inputSize, maxReq, maxPixels });
-  const answers = answerHelpers(inputShape);
+  const answers = answerHelpers(inputShape, opts.maxAnswerBytes ?? 64 * 2 ** 20);
 
   // Routes: one module each (serve/routes/), sharing the run, the pool and the request helpers.
   const ctx: RouteContext = {

@@ -123,3 +123,25 @@ test('close (SIGTERM): new connections are refused at once, the request in fligh
   await r.arrayBuffer();
   await closed;
 });
+
+test('a JSON answer over the answer limit is a 413 before it is built; the binary answer still works', async () => {
+  // 8 samples x 784 numbers is ~138 kB of JSON: over a 100 kB limit.
+  const small = await createService(run, { workers: 0, index: false, maxAnswerBytes: 100_000 });
+  try {
+    const payload = { images: new Array(8).fill(zeros()) };
+    const json = await small.app.inject({ method: 'POST', url: '/reconstruct', payload });
+    assert.equal(json.statusCode, 413, json.body);
+    assert.match(json.json().message, /JSON answer would take about 135 KiB \(8 x 784 numbers\); the limit is 98 KiB.*application\/octet-stream/);
+    const pixels = await small.app.inject({ method: 'POST', url: '/score?pixels=1', payload });
+    assert.equal(pixels.statusCode, 413);
+    const scores = await small.app.inject({ method: 'POST', url: '/score', payload });
+    assert.equal(scores.statusCode, 200);
+    const raw = await small.app.inject({ method: 'POST', url: '/reconstruct', headers: { accept: 'application/octet-stream' }, payload });
+    assert.equal(raw.statusCode, 200);
+    assert.equal(raw.rawPayload.length, 8 * 784 * 4);
+    const one = await small.app.inject({ method: 'POST', url: '/reconstruct', payload: { images: [zeros()] } });
+    assert.equal(one.statusCode, 200);
+  } finally {
+    await small.close();
+  }
+});

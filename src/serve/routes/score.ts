@@ -3,12 +3,13 @@ import type { FastifyInstance } from 'fastify';
 import type { RouteContext } from './context.js';
 
 export function scoreRoutes(app: FastifyInstance, ctx: RouteContext): void {
-  const { pool, opts, inputSize, samplesOf } = ctx;
+  const { pool, opts, inputSize, samplesOf, checkJsonSize } = ctx;
   app.post('/score', async (req) => {
     const s = await samplesOf(req);
     const { recon } = await pool.submit('forward', s.data, s.n);
     const pixels = (req.query as Record<string, string | undefined>).pixels;
     const withPixels = pixels === '1' || pixels === 'true';
+    if (withPixels) checkJsonSize(s.n, inputSize);
     const scores: number[] = [];
     const errors: number[][] = [];
     for (let i = 0; i < s.n; i++) {
