@@ -14,6 +14,8 @@ export interface RunnerOptions {
   threads?: number;
   /** Pick onnxruntime's conv layout by timing the first large batch (default true; see ForwardGraph). */
   calibrateLayout?: boolean;
+  /** The parameters to run with, shared instead of copied from the model (e.g. a Trainer's, after training). */
+  store?: ParamStore;
 }
 
 export interface ForwardOutput {
@@ -42,7 +44,7 @@ export class AutoencoderRunner {
     this.codeSize = prod(this.codeShape);
     this.batchSize = opts.batchSize ?? 500;
     if (!(Number.isInteger(this.batchSize) && this.batchSize > 0)) throw new Error(`batchSize must be a positive integer, got ${this.batchSize}`);
-    this.store = new ParamStore(model);
+    this.store = opts.store ?? new ParamStore(model);
   }
 
   static fromRun(run: Pick<LoadedRun, 'model' | 'inputShape'>, opts: RunnerOptions = {}): AutoencoderRunner {

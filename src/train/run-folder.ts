@@ -8,6 +8,7 @@ import type { Module } from '../nn/module.js';
 import { buildModel, inputShapeOf, type ModelConfig } from '../models/index.js';
 import { readCheckpoint } from './checkpoint.js';
 import { AutoencoderRunner } from '../runtime/inference.js';
+import type { ParamStore } from '../runtime/compile.js';
 
 export interface LoadedRun {
   dir: string;
@@ -48,8 +49,8 @@ export function loadRun(dir: string, checkpoint: 'best' | 'last' = 'best'): Load
 }
 
 /** Codes and reconstructions for many samples, batch by batch. */
-export async function runAutoencoder(run: { model: Autoencoder; inputShape: number[] }, images: Float32Array, n: number, batchSize = 500) {
-  const runner = new AutoencoderRunner(run.model, run.inputShape, { batchSize });
+export async function runAutoencoder(run: { model: Autoencoder; inputShape: number[] }, images: Float32Array, n: number, batchSize = 500, store?: ParamStore) {
+  const runner = new AutoencoderRunner(run.model, run.inputShape, { batchSize, store });
   try {
     const { codes, recon } = await runner.forward(images, n);
     return { recon, codes, codeSize: runner.codeSize };

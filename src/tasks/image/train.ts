@@ -188,8 +188,9 @@ export async function trainImageAutoencoder(opts: ImageTrainOptions): Promise<Im
       const result = await trainer.fit();
       await trainer.release();
 
-      // The chapter's Figure 5.4 from the best weights, and the loss curves.
-      const { recon } = await runAutoencoder({ model, inputShape: shape }, preview.images, preview.n);
+      // The chapter's Figure 5.4 from the best weights (the trainer's own parameter store, which
+      // holds them after fit), and the loss curves.
+      const { recon } = await runAutoencoder({ model, inputShape: shape }, preview.images, preview.n, 500, trainer.store);
       const figure = join(outDir, 'reconstruction.png');
       savePng(figure, reconstructionFigure(preview.images, recon, { n: preview.n, channels: shape[0] as 1 | 3, h: shape[1]!, w: shape[2]!, scale: figureScale(shape[1]!) }));
       const curves = join(outDir, 'loss.svg');
