@@ -207,9 +207,17 @@ test('concurrent requests all succeed, and are merged into fewer onnxruntime cal
 });
 
 test('CLI serve: SIGTERM lets requests in flight finish, then exits 0', async () => {
-  const child = spawn(process.execPath, [BIN, 'serve', run, '--port', '0', '--workers', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // --log writes a line per request as the server starts it: SIGTERM goes once all 12 requests
+  // are in flight at the server (a connection still in the kernel's accept queue, or a request
+  // not yet read, is not in flight and may be refused).
+  const child = spawn(process.execPath, [BIN, 'serve', run, '--port', '0', '--workers', '1', '--log'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
+  let started = 0;
   let timer: NodeJS.Timeout | undefined;
+  child.stdout.on('data', (d: Buffer) => {
+    started += (d.toString().match(/"msg":"incoming request"/g) ?? []).length;
+    if (started >= 12 && child.exitCode === null && !child.killed) child.kill('SIGTERM');
+  });
   try {
     const address = await new Promise<string>((resolve, reject) => {
       child.stderr.on('data', (d: Buffer) => {
@@ -221,15 +229,10 @@ test('CLI serve: SIGTERM lets requests in flight finish, then exits 0', async ()
       timer = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 60_000);
     });
     const body = JSON.stringify({ images: new Array(64).fill(img(0)) });
-    let signalled = false;
     const rs = await Promise.all(
       Array.from({ length: 12 }, () =>
         fetch(address + '/reconstruct', { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then(
           async (r) => {
-            if (!signalled) {
-              signalled = true;
-              child.kill('SIGTERM');
-            }
             // Read each ~0.5 MB answer: unread bodies back up the server's writes, and a
             // graceful shutdown rightly waits for them (up to its 10 s limit).
             await r.arrayBuffer();
@@ -240,6 +243,7 @@ test('CLI serve: SIGTERM lets requests in flight finish, then exits 0', async ()
       ),
     );
     assert.deepEqual(rs, new Array(12).fill(200));
+    assert.ok(child.killed, 'SIGTERM was not sent: the server did not log 12 requests');
     const [code] = child.exitCode === null ? await once(child, 'exit') : [child.exitCode];
     assert.equal(code, 0, err);
     assert.match(err, /SIGTERM: finishing requests in flight/);
