@@ -15,6 +15,7 @@ export { ModelCheckpoint, MetricsLog, StepLog, ProgressBar, EarlyStopping } from
 export { saveCheckpoint, readCheckpoint } from './train/checkpoint.js';
 export { lrForEpoch, parseSchedule, type Schedule } from './train/schedule.js';
 export { imageQuality, psnr, ssim } from './metrics/image-quality.js';
+export { classificationMetrics, regressionMetrics } from './metrics/classification.js';
 export * from './models/index.js';
 export { trainImageAutoencoder } from './tasks/image/train.js';
 export { loadRun, runAutoencoder } from './train/run-folder.js';

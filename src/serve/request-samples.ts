@@ -56,11 +56,10 @@ export function sampleReader({ inputShape, inputSize, maxReq, maxPixels }: Sampl
   };
 
   const fromPng = async (list: unknown): Promise<Samples> => {
-    const items = typeof list === 'string' ? [list] : list;
-    if (!Array.isArray(items) || items.some((s) => typeof s !== 'string')) throw new HttpError(400, '"png" must be a base64 string or an array of them');
+    const items = (typeof list === 'string' ? [list] : list) as string[];
     checkCount(items.length);
     const data = new Float32Array(items.length * inputSize);
-    const decoded = (items as string[]).map((s) => Buffer.from(s, 'base64'));
+    const decoded = items.map((s) => Buffer.from(s, 'base64'));
     // Read every image's size from its header first: the request's pixels are capped before any decoding.
     let pixels = 0;
     for (const b of decoded) pixels += await imagePixels(b);
@@ -82,14 +81,14 @@ export function sampleReader({ inputShape, inputSize, maxReq, maxPixels }: Sampl
     if (b.png !== undefined) return fromPng(b.png);
     let items: unknown[];
     let name: string;
+    // The route's schema has checked the body's shape: exactly one of png, images (an array) or image.
     if (b.images !== undefined) {
-      if (!Array.isArray(b.images)) throw new HttpError(400, '"images" must be an array of samples');
-      items = b.images;
+      items = b.images as unknown[];
       name = 'images';
-    } else if (b.image !== undefined) {
+    } else {
       items = [b.image];
       name = 'image';
-    } else throw new HttpError(400, `expected "images" (an array of samples of shape [${inputShape}]), "image" (one sample) or "png" (base64 strings)`);
+    }
     checkCount(items.length);
     const data = new Float32Array(items.length * inputSize);
     items.forEach((s, i) => fillSample(s, data, i * inputSize, name === 'image' ? 'image' : `images[${i}]`));
@@ -98,8 +97,8 @@ export function sampleReader({ inputShape, inputSize, maxReq, maxPixels }: Sampl
 
   const jsonBody = (req: FastifyRequest): Record<string, unknown> | undefined => {
     const b = req.body;
+    // A JSON body is an object: the route's schema says so (schemas.ts).
     if (Buffer.isBuffer(b) || b === undefined || b === null) return undefined;
-    if (typeof b !== 'object' || Array.isArray(b)) throw new HttpError(400, 'the JSON body must be an object, e.g. {"images": [[...]]}');
     return b as Record<string, unknown>;
   };
 

@@ -19,6 +19,7 @@ import { answerHelpers } from './answers.js';
 import { HttpError, redactPaths, STATUS_NAMES } from './http-error.js';
 import { InferencePool, OverloadedError, type PoolOptions } from './pool.js';
 import { sampleReader } from './request-samples.js';
+import { installValidation, routeSchemas } from './schemas.js';
 import type { RouteContext } from './routes/context.js';
 import { embedRoutes } from './routes/embed.js';
 import { generateRoutes } from './routes/generate.js';
@@ -163,12 +164,13 @@ export async function createService(runDir: string, opts: ServeOptions = {}): Pr
     void reply.code(404).send({ error: 'Not Found', statusCode: 404, message: `no route ${req.method} ${req.url.split('?')[0]}; routes: GET /health, GET /metrics, POST /embed, /reconstruct, /score, /search${hasPrior ? ', /generate' : ''}` });
   });
 
+  installValidation(app);
   const reader = sampleReader({ inputShape, inputSize, maxReq, maxPixels });
   const answers = answerHelpers(inputShape, opts.maxAnswerBytes ?? 64 * 2 ** 20);
 
   // Routes: one module each (serve/routes/), sharing the run, the pool and the request helpers.
   const ctx: RouteContext = {
-    pool, search, opts, inputShape, inputSize, codeSize, maxK, maxReq, bodyLimit, runDir, run, hasPrior, started, metrics,
+    pool, search, opts, inputShape, inputSize, codeSize, maxK, maxReq, bodyLimit, runDir, run, hasPrior, started, metrics, schemas: routeSchemas({ codeSize, maxK }),
     ...reader, ...answers, isClosing: () => closing,
   };
   for (const routes of [healthRoutes, embedRoutes, reconstructRoutes, scoreRoutes, searchRoutes]) routes(app, ctx);

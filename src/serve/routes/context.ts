@@ -6,6 +6,7 @@ import type { Answers } from '../answers.js';
 import type { Metrics } from '../metrics.js';
 import type { InferencePool } from '../pool.js';
 import type { sampleReader } from '../request-samples.js';
+import type { RouteSchemas } from '../schemas.js';
 import type { ServeOptions } from '../server.js';
 
 export interface RouteContext extends ReturnType<typeof sampleReader>, Answers {
@@ -24,6 +25,8 @@ export interface RouteContext extends ReturnType<typeof sampleReader>, Answers {
   /** Date.now() when the service was built. */
   started: number;
   metrics: Metrics;
+  /** JSON Schemas of the routes' bodies and query strings. */
+  schemas: RouteSchemas;
   /** Whether shutdown has begun (answers then carry Connection: close; /health says 503). */
   isClosing(): boolean;
 }

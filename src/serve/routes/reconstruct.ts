@@ -4,7 +4,7 @@ import type { RouteContext } from './context.js';
 
 export function reconstructRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const { pool, inputShape, inputSize, samplesOf, sendImages, wants, rows, sendRaw } = ctx;
-  app.post('/reconstruct', async (req, reply) => {
+  app.post('/reconstruct', { schema: ctx.schemas.reconstruct }, async (req, reply) => {
     const s = await samplesOf(req);
     const { recon } = await pool.submit('forward', s.data, s.n);
     if (wants(req, 'image/png')) return sendImages(reply, recon!, s.n);

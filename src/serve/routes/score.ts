@@ -4,7 +4,7 @@ import type { RouteContext } from './context.js';
 
 export function scoreRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const { pool, opts, inputSize, samplesOf, checkJsonSize } = ctx;
-  app.post('/score', async (req) => {
+  app.post('/score', { schema: ctx.schemas.score }, async (req) => {
     const s = await samplesOf(req);
     const { recon } = await pool.submit('forward', s.data, s.n);
     const pixels = (req.query as Record<string, string | undefined>).pixels;

@@ -15,7 +15,9 @@ import { embedImages } from './embed.js';
 import { AutoencoderRunner } from '../../runtime/inference.js';
 import { exactKnnBatch, labelAgreement } from '../../numerics/knn.js';
 import { pca, pcaTransform } from '../../numerics/pca.js';
-import { classificationMetrics, fitPredictHead, standardise } from '../tabular/probe.js';
+import { classificationMetrics } from '../../metrics/classification.js';
+import { standardise } from '../../numerics/rows.js';
+import { fitPredictHead } from '../../train/fit-head.js';
 
 export interface FeatureSplit {
   vectors: Float32Array;

@@ -20,6 +20,7 @@ import { Adam } from '../../optim/optimizer.js';
 import { ForwardGraph, TrainingStep, type InputSpec } from '../../runtime/compile.js';
 import { tensor } from '../../runtime/ort.js';
 import { Rng } from '../../util/random.js';
+import { gatherRows } from '../../numerics/rows.js';
 
 export type HeadKind = 'logreg' | 'mlp';
 
@@ -175,13 +176,6 @@ export function classWeightsFor(y: Int32Array, classes: number, mode: HeadSearch
   const present = Array.from(count).filter((c) => c > 0);
   if (mode === 'auto' && Math.max(...present) <= 3 * Math.min(...present)) return undefined;
   return Float32Array.from(count, (c) => (c > 0 ? Math.min(10, y.length / (present.length * c)) : 0));
-}
-
-/** Rows `idx` of a row-major matrix, copied into one array. */
-export function gatherRows(x: Float32Array, width: number, idx: ArrayLike<number>): Float32Array {
-  const out = new Float32Array(idx.length * width);
-  for (let k = 0; k < idx.length; k++) out.set(x.subarray(idx[k]! * width, (idx[k]! + 1) * width), k * width);
-  return out;
 }
 
 /** Targets as fed to the loss: row-weighted one-hot rows summing to 1 over the batch (classification) or values. */

@@ -14,22 +14,21 @@
 import type { Tensor } from '../../graph/tensor.js';
 import { applyNoise, type NoiseSpec } from '../../data/noise.js';
 import { encodeTarget, kFold, complement, TabularPreprocessor, tabularReconstructionLoss, type PreprocessOptions, type Task, type TabularLayout } from '../../data/tabular/index.js';
-import { crossEntropyLoss, mseLoss } from '../../losses/index.js';
 import { DenoisingAutoencoder } from '../../models/denoising.js';
 import { PORTO_SEGURO } from '../../models/tabular-presets.js';
 import { MLPAutoencoder, type Activation } from '../../models/mlp-autoencoder.js';
 import { manualSeed } from '../../nn/init.js';
-import { Dropout, Linear, ReLU, Sequential } from '../../nn/layers.js';
 import type { Module } from '../../nn/module.js';
 import { Adam } from '../../optim/optimizer.js';
 import { ForwardGraph, ParamStore, TrainingStep, type InputSpec, type StepFn } from '../../runtime/compile.js';
 import { Rng } from '../../util/random.js';
 import { pca, pcaTransform } from '../../numerics/pca.js';
 import { encodeRows, loadTabular, type TabularSource } from './tabular.js';
-import { auroc } from '../../metrics/ranking.js';
+import { classificationMetrics, regressionMetrics } from '../../metrics/classification.js';
+import { gatherRows, standardise } from '../../numerics/rows.js';
 import { threadCpuSeconds } from '../../util/thread-cpu.js';
 import { startModuleWorker } from '../../util/worker.js';
-import { defaultHeadBatch, gatherRows, HEAD_DEFAULTS, headGrid, searchHeads, type HeadConfig, type HeadKind, type HeadSearchOptions, type TrialResult } from './head-search.js';
+import { defaultHeadBatch, HEAD_DEFAULTS, headGrid, searchHeads, type HeadConfig, type HeadKind, type HeadSearchOptions, type TrialResult } from './head-search.js';
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 
@@ -112,85 +111,6 @@ export interface ProbeResult {
   seconds: number;
 }
 
-// ---------------- metrics ----------------
-
-/** Accuracy, ROC AUC (binary, or macro one-vs-rest) and log loss from class probabilities. */
-export function classificationMetrics(probs: Float32Array, y: ArrayLike<number>, classes: number): Record<string, number> {
-  const n = y.length;
-  let right = 0, ll = 0;
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (probs[i * classes + c]! > probs[i * classes + best]!) best = c;
-    if (best === y[i]) right++;
-    ll -= Math.log(Math.max(probs[i * classes + y[i]!]!, 1e-15));
-  }
-  let auc: number;
-  if (classes === 2) auc = auroc(Array.from({ length: n }, (_, i) => probs[i * 2 + 1]!), Array.from(y, (v) => v === 1));
-  else {
-    const aucs: number[] = [];
-    for (let c = 0; c < classes; c++) {
-      const a = auroc(Array.from({ length: n }, (_, i) => probs[i * classes + c]!), Array.from(y, (v) => v === c));
-      if (!Number.isNaN(a)) aucs.push(a);
-    }
-    auc = aucs.reduce((a, b) => a + b, 0) / Math.max(aucs.length, 1);
-  }
-  return { accuracy: right / n, auc, logloss: ll / n };
-}
-
-export function regressionMetrics(pred: ArrayLike<number>, y: ArrayLike<number>): Record<string, number> {
-  const n = y.length;
-  let se = 0, mean = 0;
-  for (let i = 0; i < n; i++) mean += y[i]! / n;
-  let ss = 0;
-  for (let i = 0; i < n; i++) {
-    se += (pred[i]! - y[i]!) ** 2;
-    ss += (y[i]! - mean) ** 2;
-  }
-  return { rmse: Math.sqrt(se / n), r2: ss > 0 ? 1 - se / ss : NaN };
-}
-
-// ---------------- small training loop (no checkpoints: probes are throwaway models) ----------------
-
-interface LoopOptions {
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  weightDecay?: number;
-  seed: number;
-}
-
-/** Minibatch Adam over n rows; `batch(idx, rng)` builds the graph inputs for the chosen rows. */
-async function trainLoop(model: Module, inputs: InputSpec[], step: StepFn, n: number, batch: (idx: Int32Array, rng: Rng) => (Float32Array | BigInt64Array)[], o: LoopOptions): Promise<ParamStore> {
-  const ts = await TrainingStep.create(model, inputs, step, { optimizer: new Adam({ lr: o.lr, weight_decay: o.weightDecay ?? 0 }), seed: o.seed });
-  try {
-    const rng = new Rng(o.seed + 1);
-    for (let e = 0; e < o.epochs; e++) {
-      const order = rng.permutation(n);
-      for (let s = 0; s < n; s += o.batchSize) {
-        const idx = order.subarray(s, Math.min(n, s + o.batchSize));
-        if (idx.length < 2 && n > 1) continue;
-        await ts.run(batch(idx, rng), idx.length);
-      }
-    }
-    ts.store.sync();
-    return ts.store;
-  } finally {
-    await ts.release();
-  }
-}
-
-/** Run a forward graph over all rows and return one output. */
-async function predict(model: Module, x: Float32Array, width: number, out: (m: Module, x: Tensor) => Tensor): Promise<{ data: Float32Array; size: number }> {
-  const n = x.length / width;
-  const g = await ForwardGraph.create(model, [{ name: 'x', shape: [width] }], (m, [t]) => { const o = out(m, t!); return { loss: o, outputs: { o } }; }, new ParamStore(model), { withLoss: false });
-  try {
-    const r = await g.run([x], n);
-    return { data: r.outputs.o!, size: r.dims.o![1] ?? 1 };
-  } finally {
-    await g.release();
-  }
-}
-
 export interface AutoencoderFitOptions {
   epochs: number;
   batchSize: number;
@@ -262,53 +182,6 @@ async function reconstructionLoss(model: Module, layout: TabularLayout, x: Float
   } finally {
     await g.release();
   }
-}
-
-/** Column-wise standardisation fitted on the training rows (constant columns are left centred). */
-export function standardise(train: Float32Array, test: Float32Array, width: number): [Float32Array, Float32Array] {
-  const n = train.length / width;
-  const mean = new Float64Array(width), sd = new Float64Array(width);
-  for (let i = 0; i < n; i++) for (let j = 0; j < width; j++) mean[j]! += train[i * width + j]!;
-  for (let j = 0; j < width; j++) mean[j]! /= n;
-  for (let i = 0; i < n; i++) for (let j = 0; j < width; j++) sd[j]! += (train[i * width + j]! - mean[j]!) ** 2;
-  const inv = Float64Array.from(sd, (v) => { const s = Math.sqrt(v / n); return s > 1e-8 ? 1 / s : 1; });
-  const f = (x: Float32Array) => {
-    const out = new Float32Array(x.length);
-    for (let k = 0, j = 0; k < x.length; k++, j = j + 1 === width ? 0 : j + 1) out[k] = (x[k]! - mean[j]!) * inv[j]!;
-    return out;
-  };
-  return [f(train), f(test)];
-}
-
-interface HeadOptions {
-  epochs: number;
-  lr: number;
-  mlpLr: number;
-  batchSize: number;
-  weightDecay: number;
-  hidden: number;
-  dropout: number;
-}
-
-/** Train one fixed head on (xtr, ytr) and return its outputs on xte (embed-eval's linear probe; `latentkit probe` searches its heads, see head-search.ts). */
-export async function fitPredictHead(kind: HeadKind, task: Task, classes: number, xtr: Float32Array, ytr: Int32Array | Float32Array, xte: Float32Array, width: number, o: HeadOptions, seed: number): Promise<Float32Array> {
-  manualSeed(seed);
-  const out = task === 'classification' ? classes : 1;
-  const model = kind === 'logreg' ? new Sequential(new Linear(width, out)) : new Sequential(new Linear(width, o.hidden), new ReLU(), new Dropout(o.dropout), new Linear(o.hidden, out));
-  const n = xtr.length / width;
-  const cls = task === 'classification';
-  const inputs: InputSpec[] = [{ name: 'x', shape: [width] }, cls ? { name: 'y', shape: [], dtype: 'int64' } : { name: 'y', shape: [1] }];
-  const step: StepFn = (m, [x, y]) => {
-    const z = m.call(x!) as Tensor;
-    return { loss: cls ? crossEntropyLoss(z, y!) : mseLoss(z, y!) };
-  };
-  await trainLoop(model, inputs, step, n, (idx) => {
-    const xb = gatherRows(xtr, width, idx);
-    const yb = cls ? BigInt64Array.from(idx, (i) => BigInt(ytr[i]!)) : Float32Array.from(idx, (i) => ytr[i]!);
-    return [xb, yb];
-  }, { epochs: o.epochs, batchSize: o.batchSize, lr: kind === 'logreg' ? o.lr : o.mlpLr, weightDecay: o.weightDecay, seed });
-  const { data } = await predict(model, xte, width, (m, x) => (cls ? (m.call(x) as Tensor).softmax(1) : (m.call(x) as Tensor)));
-  return data;
 }
 
 function summary(values: number[]): MetricSummary {
