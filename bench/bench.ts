@@ -14,7 +14,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../src/data/atomic.js';
+import { writeFileAtomic } from '../src/util/atomic.js';
 import { WORKLOADS } from './workloads.js';
 
 const args = process.argv.slice(2);

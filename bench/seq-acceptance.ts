@@ -7,7 +7,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { csvWindowsForRun, loadSeqRun, scoreWindows, trainSequenceModel } from '../src/tasks/seq/sequences.js';
-import { auroc, injectAnomalies, readCsvSeries, windowLabels } from '../src/data/sequences.js';
+import { injectAnomalies, readCsvSeries, windowLabels } from '../src/data/sequences.js';
+import { auroc } from '../src/metrics/ranking.js';
 
 const csv = process.argv[2] ?? 'package/data/seattle-weather.csv';
 const out = process.argv[3] ?? '/tmp/latentkit-ts-acceptance';

@@ -13,7 +13,7 @@ export { exportOnnx, saveOnnx } from './onnx/export.js';
 export { Trainer, type Callback, type BatchInfo, type EpochRecord, type TrainerOptions } from './train/trainer.js';
 export { ModelCheckpoint, MetricsLog, StepLog, ProgressBar, EarlyStopping } from './train/callbacks.js';
 export { saveCheckpoint, readCheckpoint } from './train/checkpoint.js';
-export { lrForEpoch, parseSchedule, type Schedule } from './train/schedule.js';
+export { lrForEpoch, parseSchedule, type Schedule } from './optim/schedule.js';
 export { imageQuality, psnr, ssim } from './metrics/image-quality.js';
 export { classificationMetrics, regressionMetrics } from './metrics/classification.js';
 export * from './models/index.js';

@@ -5,7 +5,7 @@
 // - `--json` prints one JSON object on stdout instead of the human-readable lines.
 import { InvalidArgumentError, Option } from 'commander';
 import { extname } from 'node:path';
-import { writeFileAtomic } from '../data/atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 
 export const STDOUT = '-';
 

@@ -3,7 +3,8 @@
 import type { Command } from 'commander';
 import { csvWindowsForRun, loadSeqRun, movingGenerators, movingStrip, predictSequences, scoresCsv, scoreWindows, trainSequenceModel, windowStrip } from '../tasks/seq/sequences.js';
 import { dataSource, loadFashionMnist } from '../data/fashion-mnist.js';
-import { auroc, readCsvSeries, windowLabels } from '../data/sequences.js';
+import { readCsvSeries, windowLabels } from '../data/sequences.js';
+import { auroc } from '../metrics/ranking.js';
 import { reconstructionFigure } from '../viz/png.js';
 import { addOptions, checkpointOption, countOption, dataDirOption, floatArg, intArg, reportTraining, runFolderOption, trainingOptions, typedOptions } from './args.js';
 import { formatOf, jsonOption, outputOption, reporter, writeOutput } from './output.js';

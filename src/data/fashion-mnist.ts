@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { writeFileAtomicAsync } from './atomic.js';
+import { writeFileAtomicAsync } from '../util/atomic.js';
 import type { ImageSet } from './dataset.js';
 import { readIdx } from './idx.js';
 

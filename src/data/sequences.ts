@@ -6,7 +6,6 @@ import { parse } from 'csv-parse/sync';
 import { Rng } from '../util/random.js';
 import { arrayDataset, type ImageSet, type TensorDataset } from './dataset.js';
 import { epochSeed } from './loader.js';
-export { auroc } from '../metrics/ranking.js';
 
 // ---------------- Moving Fashion-MNIST ----------------
 

@@ -5,7 +5,7 @@ import type { Module } from '../nn/module.js';
 import type { InputSpec, StepFn } from '../runtime/compile.js';
 import type { FeedInfo } from '../train/trainer.js';
 import type { Rng } from '../util/random.js';
-import { parseSchedule } from '../train/schedule.js';
+import { parseSchedule } from '../optim/schedule.js';
 import { quote } from '../util/quote.js';
 import { ConvAutoencoder, DeepConvAutoencoder, type Autoencoder } from './conv-autoencoder.js';
 

@@ -1,7 +1,7 @@
 // safetensors files (the format PyTorch users exchange weights in): an 8-byte little-endian
 // header length, a JSON header of name -> {dtype, shape, data_offsets}, then raw bytes.
 import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../data/atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import type { StateDict, StateEntry } from './module.js';
 import { quote } from '../util/quote.js';
 

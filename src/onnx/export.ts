@@ -2,7 +2,7 @@
 import type { Dim } from '../graph/ir.js';
 import { Tensor } from '../graph/tensor.js';
 import { beginTrace, type Module } from '../nn/module.js';
-import { writeFileAtomic } from '../data/atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { emitModel } from './emit.js';
 
 export interface ExportInput {

@@ -3,7 +3,7 @@
 // The Trainer builds the default list from its options; users add their own beside them.
 import { appendFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ioError, writeFileAtomic } from '../data/atomic.js';
+import { ioError, writeFileAtomic } from '../util/atomic.js';
 import { readCheckpoint, restore, saveCheckpoint } from './checkpoint.js';
 import { makeProgress, type ProgressSink } from './progress.js';
 import type { EpochRecord, Trainer } from './trainer.js';

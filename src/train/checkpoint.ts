@@ -2,7 +2,7 @@
 // run's state in its __metadata__, so a single atomic rename publishes all of it. A JSON
 // sidecar beside it repeats the metadata for people and other tools.
 import { existsSync, readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../data/atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import type { Module, StateDict } from '../nn/module.js';
 import { decodeSafetensors, encodeSafetensors } from '../nn/safetensors.js';
 import type { ParamStore } from '../runtime/compile.js';

@@ -4,7 +4,7 @@
 // loop itself only trains and evaluates; what happens around it is callbacks (callbacks.ts).
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../data/atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { epochSeed, type Batch, type DataLoader } from '../data/loader.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
@@ -17,7 +17,7 @@ import { readCheckpoint, restore } from './checkpoint.js';
 import type { Overrides, ResumeRecord } from './resume.js';
 import { acquireRunLock, removeOrphanTempFiles } from './run-lock.js';
 import { checkTrainingMemory, memoryLimit, trainingMemoryEstimate } from './memory-check.js';
-import { lrForEpoch, type Schedule } from './schedule.js';
+import { lrForEpoch, type Schedule } from '../optim/schedule.js';
 
 export interface EpochRecord {
   epoch: number;

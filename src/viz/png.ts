@@ -1,7 +1,7 @@
 // PNG figures of image tensors: grids of samples, original-vs-reconstruction strips and
 // heatmaps. Pure pngjs (no native code), so figures work wherever the library runs.
 import { PNG } from 'pngjs';
-import { writeFileAtomic } from '../data/atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { colormap, type ColormapName } from './colormap.js';
 import { drawText, GLYPH_H, textWidth, ADVANCE } from './font.js';
 

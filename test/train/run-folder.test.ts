@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { writeFileAtomic, writeFileAtomicAsync } from '../../src/data/atomic.js';
+import { writeFileAtomic, writeFileAtomicAsync } from '../../src/util/atomic.js';
 import { acquireRunLock, removeOrphanTempFiles } from '../../src/train/run-lock.js';
 import { BIN, runCli } from '../helpers/cli.js';
 import { fashionDataDir } from '../helpers/fashion-data.js';

@@ -9,7 +9,7 @@
 // Output columns are grouped by kind (numeric, binary, missing, then each categorical group),
 // so the mixed-type loss needs one slice per kind. NaN never leaves transform().
 import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../atomic.js';
+import { writeFileAtomic } from '../../util/atomic.js';
 import { cellKey, numericCell, type NumericTransform, type TableSchema } from './schema.js';
 import { columnIndex, columnLabel, rowLabel, type RawTable } from './table.js';
 

@@ -2,7 +2,7 @@
 // data sets a threshold from a contamination rate; score() / decisionFunction() give each
 // sample's error; predict() flags samples above the threshold. Plus AUROC and average
 // precision for labelled data, and per-pixel error maps.
-import { writeFileAtomic } from '../../data/atomic.js';
+import { writeFileAtomic } from '../../util/atomic.js';
 import type { Split } from '../../data/fashion-mnist.js';
 import { datasetClassNames, loadRunImages, parseClasses } from '../../data/run-images.js';
 import { loadRun, type LoadedRun } from '../../train/run-folder.js';

@@ -4,7 +4,7 @@
 // .lkc layout (little-endian):
 //   "LKC1" | uint32 header length | header JSON (UTF-8) | codes | decoder weights (safetensors)
 import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../../data/atomic.js';
+import { writeFileAtomic } from '../../util/atomic.js';
 import type { Split } from '../../data/fashion-mnist.js';
 import { loadRunImages, type RunImageConfig } from '../../data/run-images.js';
 import { buildModel, type ModelConfig } from '../../models/index.js';

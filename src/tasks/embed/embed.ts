@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { readJsonFile } from '../../data/json-file.js';
-import { writeFileAtomic } from '../../data/atomic.js';
+import { writeFileAtomic } from '../../util/atomic.js';
 import type { ImageSet } from '../../data/dataset.js';
 import type { Split } from '../../data/fashion-mnist.js';
 import { loadRunImages } from '../../data/run-images.js';

@@ -18,10 +18,10 @@ import { loadSafetensors } from '../../nn/safetensors.js';
 import { makeOptimizer } from '../../optim/optimizer.js';
 import { lossCurves } from '../../viz/plot.js';
 import { figureScale, reconstructionFigure, savePng } from '../../viz/png.js';
-import { writeFileAtomic } from '../../data/atomic.js';
+import { writeFileAtomic } from '../../util/atomic.js';
 import { Trainer, withRunLock, type Callback, type TrainResult } from '../../train/trainer.js';
 import type { StepFn } from '../../runtime/compile.js';
-import { parseSchedule } from '../../train/schedule.js';
+import { parseSchedule } from '../../optim/schedule.js';
 import { checkResume, givenSettings, readRunConfig, type Overrides } from '../../train/resume.js';
 import { runAutoencoder, trialDir } from '../../train/run-folder.js';
 

@@ -5,7 +5,7 @@
 // starting weights and a few hundred training images, which onnxruntime-web runs step by step.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../data/atomic.js';
+import { writeFileAtomic } from '../../util/atomic.js';
 import { FASHION_MNIST_CLASSES } from '../../data/fashion-mnist.js';
 import { loadRunImages } from '../../data/run-images.js';
 import { mseLoss } from '../../losses/index.js';

@@ -1,7 +1,7 @@
 // LSTM sequence autoencoders end to end: train on Moving Fashion-MNIST or a CSV time series,
 // reload a run, predict, score windows for anomalies and draw sequence strips.
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../data/atomic.js';
+import { writeFileAtomic } from '../../util/atomic.js';
 import { dataSource, loadFashionMnist } from '../../data/fashion-mnist.js';
 import { arrayDataset } from '../../data/dataset.js';
 import { DataLoader, type Batch } from '../../data/loader.js';
@@ -12,7 +12,7 @@ import { manualSeed } from '../../nn/init.js';
 import { makeOptimizer } from '../../optim/optimizer.js';
 import { ForwardGraph, ParamStore } from '../../runtime/compile.js';
 import { Trainer, withRunLock, type FeedInfo, type TrainResult } from '../../train/trainer.js';
-import { parseSchedule } from '../../train/schedule.js';
+import { parseSchedule } from '../../optim/schedule.js';
 import { checkResume, givenSettings, readRunConfig, type Overrides } from '../../train/resume.js';
 import { imageGridPng, savePng } from '../../viz/png.js';
 import { trialDir } from '../../train/run-folder.js';

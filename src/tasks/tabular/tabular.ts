@@ -5,7 +5,7 @@
 // schema.json, preprocessor.json and checkpoints/{best,last}.safetensors.
 import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { writeFileAtomic } from '../../data/atomic.js';
+import { writeFileAtomic } from '../../util/atomic.js';
 import { arrayDataset } from '../../data/dataset.js';
 import { DataLoader, randomSplit } from '../../data/loader.js';
 import { noiseFeeds, type NoiseSpec } from '../../data/noise.js';
