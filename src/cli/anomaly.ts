@@ -2,15 +2,12 @@
 // with --normal, AUROC and average precision. The work is in src/tasks/anomaly/anomaly.ts.
 import { Option, type Command } from 'commander';
 import { anomalyCsv, anomalyRun } from '../tasks/anomaly/anomaly.js';
-import { checkpointOption, dataDirOption, floatArg, intArg, positiveInt } from './args.js';
+import { runCommand, dataDirOption, floatArg, intArg, positiveInt } from './args.js';
 import { splitOption } from './embed.js';
 import { formatOf, jsonOption, outputOption, reporter, writeOutput } from './output.js';
 
 export function registerAnomaly(program: Command): void {
-  program
-    .command('anomaly')
-    .argument('<run>', 'run folder written by train')
-    .description('anomaly scores (reconstruction error) per sample, a threshold, a per-pixel heat map; AUROC and AP with --normal')
+  runCommand(program, 'anomaly', 'anomaly scores (reconstruction error) per sample, a threshold, a per-pixel heat map; AUROC and AP with --normal')
     .addOption(outputOption('CSV to write: id,label,score,anomaly[,truth]'))
     .addOption(splitOption())
     .option('--limit <N>', 'score the first N images of the split', intArg)
@@ -24,7 +21,6 @@ export function registerAnomaly(program: Command): void {
     .option('--top <N>', 'samples in the heat map', positiveInt, 10)
     .addOption(dataDirOption())
     .addOption(jsonOption())
-    .addOption(checkpointOption())
     .addHelpText('after', `
 Examples:
   latentkit train --preset cnn --classes sneaker --out runs/sneakers

@@ -34,6 +34,11 @@ export function positiveInt(v: string): number {
 
 export const checkpointOption = () => new Option('--checkpoint <NAME>', 'checkpoint to load').choices(['best', 'last']).default('best');
 
+/** A command that reads a trained run: `<run>` (a folder written by `writtenBy`), what it does, and --checkpoint best|last. */
+export function runCommand(program: Command, name: string, description: string, writtenBy = 'train'): Command {
+  return program.command(name).argument('<run>', `run folder written by ${writtenBy}`).description(description).addOption(checkpointOption());
+}
+
 export const dataDirOption = (what = 'Fashion-MNIST folder (else LATENTKIT_DATA, /usr/share/datasets/fashion-mnist, cache)') => new Option('--data-dir <DIR>', what);
 
 /** `-n, --count N`: the one spelling of "how many" across commands. */

@@ -3,22 +3,18 @@ import { Option, type Command } from 'commander';
 import { compressRun, decompressFile, CODE_DTYPES, type CodeDtype } from '../tasks/compress/compress.js';
 import { writeIdx } from '../data/idx.js';
 import { imageGridPng } from '../viz/png.js';
-import { checkpointOption, countOption, dataDirOption, intArg, positiveInt } from './args.js';
+import { runCommand, countOption, dataDirOption, intArg, positiveInt } from './args.js';
 import { splitOption } from './embed.js';
 import { filesOutputOption, formatOf, jsonOption, outputOption, reporter, UsageError, writeOutput } from './output.js';
 
 export function registerCompress(program: Command): void {
-  program
-    .command('compress')
-    .argument('<run>', 'run folder written by train')
-    .description('store images as their codes plus the decoder weights (.lkc); prints the ratio and round-trip PSNR/SSIM')
+  runCommand(program, 'compress', 'store images as their codes plus the decoder weights (.lkc); prints the ratio and round-trip PSNR/SSIM')
     .addOption(filesOutputOption('file to write (e.g. codes.lkc)', 'a .lkc file that it reads back to check the round trip').makeOptionMandatory())
     .addOption(jsonOption())
     .addOption(new Option('--dtype <T>', 'code precision').choices([...CODE_DTYPES]).default('float32'))
     .addOption(splitOption())
     .option('--limit <N>', 'compress the first N images of the split', intArg)
     .addOption(dataDirOption())
-    .addOption(checkpointOption())
     .addHelpText('after', `
 The ratio compares with 8-bit pixels (the IDX files). int8 stores each code number in one byte
 (per-dimension min/max scale); float16 in two.

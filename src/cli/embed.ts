@@ -5,7 +5,7 @@ import { embedRun } from '../tasks/embed/embed.js';
 import { evaluateEmbeddings, formatEmbeddingEval } from '../tasks/embed/evaluate.js';
 import { EmbeddingSearch, encodeImageFile, evaluateSearch, type NeighborRow } from '../tasks/embed/search.js';
 import { FASHION_MNIST_CLASSES } from '../data/fashion-mnist.js';
-import { checkpointOption, dataDirOption, intArg, positiveInt } from './args.js';
+import { checkpointOption, runCommand, dataDirOption, intArg, positiveInt } from './args.js';
 import { filesOutputOption, formatOf, jsonOption, outputOption, reporter, writeOutput } from './output.js';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
@@ -19,16 +19,12 @@ function neighborTable(ns: NeighborRow[]): string {
 }
 
 export function registerEmbed(program: Command): void {
-  program
-    .command('embed')
-    .argument('<run>', 'run folder written by train')
-    .description('codes of a dataset split to Parquet (id, label, split, vector) plus an HNSW nearest-neighbour index beside it')
+  runCommand(program, 'embed', 'codes of a dataset split to Parquet (id, label, split, vector) plus an HNSW nearest-neighbour index beside it')
     .addOption(filesOutputOption('Parquet file to write (default RUN/embeddings/SPLIT.parquet); the index goes to the same name with .hnsw', 'a Parquet file and its index'))
     .addOption(jsonOption())
     .addOption(splitOption())
     .option('--limit <N>', 'embed the first N images of the split', intArg)
     .addOption(dataDirOption())
-    .addOption(checkpointOption())
     .option('--no-index', 'write the Parquet file only')
     .option('--m <N>', 'HNSW graph degree', positiveInt, 16)
     .option('--ef-construction <N>', 'HNSW build-time candidate list', positiveInt, 200)
@@ -82,10 +78,7 @@ Example:
       reporter(o).result(r, `Fashion-MNIST: probe trained on ${r.trainRows} images, scored on ${r.testRows}\n${table}`);
     });
 
-  program
-    .command('search')
-    .argument('<run>', 'run folder written by train (its encoder embeds --image)')
-    .description('nearest neighbours in code space: of a sample (--id) or an image file (--image); --eval measures the index')
+  runCommand(program, 'search', 'nearest neighbours in code space: of a sample (--id) or an image file (--image); --eval measures the index', 'train (its encoder embeds --image)')
     .option('--id <I>', 'a sample id in the embeddings (its index in the split)', intArg)
     .option('--image <FILE>', 'a PNG/JPEG image, resized to the model input')
     .option('-k, --k <N>', 'number of neighbours', positiveInt, 10)
@@ -94,7 +87,6 @@ Example:
     .option('--eval', 'recall@k of the index against exact search, and label agreement@k')
     .option('--queries <N>', 'with --eval: number of query rows (default all, at most 2000)', positiveInt)
     .addOption(jsonOption())
-    .addOption(checkpointOption())
     .addHelpText('after', `
 Examples:
   latentkit search logs/trial_0_autoencoder --id 42 --k 10

@@ -10,7 +10,7 @@ import type { EpochRecord } from '../train/trainer.js';
 import { formatQuality, imageQuality } from '../metrics/image-quality.js';
 import { lossCurvesPng } from '../viz/plot.js';
 import { figureScale, reconstructionFigure } from '../viz/png.js';
-import { checkpointOption, countOption, dataDirOption, intArg } from './args.js';
+import { runCommand, countOption, dataDirOption, intArg } from './args.js';
 import { formatOf, jsonOption, outputDirOption, outputOption, reporter, writeOutput } from './output.js';
 import { readImageFiles } from '../data/image-file.js';
 import { activeDims } from '../tasks/embed/evaluate.js';
@@ -25,11 +25,7 @@ function history(dir: string): EpochRecord[] {
 }
 
 export function registerRunCommands(program: Command): void {
-  program
-    .command('eval')
-    .argument('<run>', 'run folder written by train')
-    .description("validation MSE, PSNR and SSIM of a run (its held-out images: Fashion-MNIST's test split or the folder's 10%), per channel for colour")
-    .addOption(checkpointOption())
+  runCommand(program, 'eval', "validation MSE, PSNR and SSIM of a run (its held-out images: Fashion-MNIST's test split or the folder's 10%), per channel for colour")
     .addOption(dataDirOption())
     .option('--limit <N>', 'evaluate on the first N held-out images', intArg)
     .addOption(outputOption('also write the numbers to this .json file'))
@@ -55,17 +51,13 @@ export function registerRunCommands(program: Command): void {
       ]);
     });
 
-  program
-    .command('reconstruct')
-    .argument('<run>', 'run folder written by train')
-    .description("originals and their reconstructions as one PNG (the chapter's Figure 5.4)")
+  runCommand(program, 'reconstruct', "originals and their reconstructions as one PNG (the chapter's Figure 5.4)")
     .addOption(outputOption('PNG to write', 'reconstruction.png'))
     .addOption(countOption('number of samples', 10))
     .option('--samples <LIST>', 'comma-separated held-out image indices (overrides --count)')
     .option('--image <FILE...>', 'reconstruct your own PNG/JPEG/WebP files instead of held-out samples (stretched to the run\'s input size)')
     .option('--resize', '(kept for old scripts: --image files are always resized to the run\'s input)')
     .option('--scale <N>', 'pixel scale (default 3 for 28x28, less for larger images)', intArg)
-    .addOption(checkpointOption())
     .addOption(dataDirOption())
     .addHelpText('after', '\nExamples:\n  latentkit reconstruct logs/trial_0_autoencoder -o fig.png\n  latentkit reconstruct logs/trial_0_autoencoder --samples 0,5,42 -o picks.png\n  latentkit reconstruct logs/trial_0_autoencoder --image shirt.png --resize -o mine.png')
     .action(async (dir: string, o) => {
@@ -111,12 +103,8 @@ export function registerRunCommands(program: Command): void {
       reporter(o).status(`wrote ${o.output} (${h.length} epochs)`);
     });
 
-  program
-    .command('export')
-    .argument('<run>', 'run folder written by train')
-    .description('ONNX encoder, decoder and full autoencoder plus a JSON manifest')
+  runCommand(program, 'export', 'ONNX encoder, decoder and full autoencoder plus a JSON manifest')
     .addOption(outputDirOption('folder to write', 'export'))
-    .addOption(checkpointOption())
     .addHelpText('after', '\nExample:\n  latentkit export logs/trial_0_autoencoder -o model/')
     .action(async (dir: string, o) => {
       const out = o.output as string;

@@ -6,18 +6,14 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { startPlaygroundServer } from '../tasks/playground/server.js';
 import { writeWebBundle } from '../tasks/playground/web-bundle.js';
-import { checkpointOption, dataDirOption, intArg } from './args.js';
+import { runCommand, dataDirOption, intArg } from './args.js';
 import { outputDirOption } from './output.js';
 
 export function registerPlayground(program: Command): void {
-  program
-    .command('web-bundle')
-    .argument('<run>', 'run folder written by train')
-    .description('export a run for the browser playground: ONNX models, manifest, an embedding set and an in-browser training bundle')
+  runCommand(program, 'web-bundle', 'export a run for the browser playground: ONNX models, manifest, an embedding set and an in-browser training bundle')
     .addOption(outputDirOption('folder to write', 'web/public/model'))
     .option('--neighbours <N>', 'test images in the nearest-neighbour set', intArg, 500)
     .option('--train-samples <N>', 'training images for in-browser training', intArg, 320)
-    .addOption(checkpointOption())
     .addOption(dataDirOption())
     .addHelpText('after', '\nExample:\n  latentkit web-bundle logs/trial_0_autoencoder -o site/model')
     .action(async (dir: string, o) => {
@@ -25,15 +21,11 @@ export function registerPlayground(program: Command): void {
       process.stdout.write(`wrote ${r.dir}/{${r.files.join(',')}} (${r.codeSize}-number code, ${r.neighbours} neighbours, ${r.trainSamples} training images)\n`);
     });
 
-  program
-    .command('playground')
+  runCommand(program, 'playground', 'serve the browser playground for a run: draw, reconstruct, walk the latent space, train in the page')
     .alias('serve-web')
-    .argument('<run>', 'run folder written by train')
-    .description('serve the browser playground for a run: draw, reconstruct, walk the latent space, train in the page')
     .option('--port <N>', 'port to listen on (0: any free port)', intArg, 8080)
     .option('--host <HOST>', 'address to listen on', '127.0.0.1')
     .option('--web-dir <DIR>', 'built playground (default: web/dist of latentkit; build it with `npm run build:web`)')
-    .addOption(checkpointOption())
     .addOption(dataDirOption())
     .addHelpText('after', '\nExample:\n  latentkit playground logs/trial_0_autoencoder --port 8080   then open http://127.0.0.1:8080/')
     .action(async (dir: string, o) => {

@@ -2,18 +2,14 @@
 // main.ts wires them with one line, the browser playground's `web-bundle` and `playground`.
 import type { Command } from 'commander';
 import { buildReport } from '../tasks/report/report.js';
-import { checkpointOption, dataDirOption, intArg } from './args.js';
+import { runCommand, dataDirOption, intArg } from './args.js';
 import { formatOf, outputOption, reporter, writeOutput } from './output.js';
 import { registerPlayground } from './playground.js';
 
 export function registerReport(program: Command): void {
-  program
-    .command('report')
-    .argument('<run>', 'run folder written by train')
-    .description('one self-contained HTML report: config, metrics, loss curves, reconstructions, latent scatter, anomaly scores (and VAE samples)')
+  runCommand(program, 'report', 'one self-contained HTML report: config, metrics, loss curves, reconstructions, latent scatter, anomaly scores (and VAE samples)')
     .addOption(outputOption('HTML file to write', 'report.html'))
     .option('--limit <N>', 'test images for the latent scatter and anomaly histogram', intArg, 1000)
-    .addOption(checkpointOption())
     .option('--title <TEXT>', 'page title')
     .addOption(dataDirOption())
     .addHelpText('after', '\nThe file inlines its charts (Chart.js) and images, so it opens offline and can be mailed as is.\n\nExample:\n  latentkit report logs/trial_0_autoencoder -o report.html')

@@ -6,7 +6,7 @@ import { dataSource, loadFashionMnist } from '../data/fashion-mnist.js';
 import { readCsvSeries, windowLabels } from '../data/sequences.js';
 import { auroc } from '../metrics/ranking.js';
 import { reconstructionFigure } from '../viz/png.js';
-import { addOptions, checkpointOption, countOption, dataDirOption, floatArg, intArg, reportTraining, runFolderOption, trainingOptions, typedOptions } from './args.js';
+import { addOptions, runCommand, countOption, dataDirOption, floatArg, intArg, reportTraining, runFolderOption, trainingOptions, typedOptions } from './args.js';
 import { formatOf, jsonOption, outputOption, reporter, writeOutput } from './output.js';
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
@@ -64,16 +64,12 @@ Examples:
       reportTraining(o, r, lines, { summary: r.summary, files: r.files });
     });
 
-  program
-    .command('seq-strip')
-    .argument('<run>', 'run folder written by train-seq (or train --preset lstm-rows)')
-    .description('PNG strips: per sequence the input, its reconstruction (original order) and, for composite models, the true and predicted future')
+  runCommand(program, 'seq-strip', 'PNG strips: per sequence the input, its reconstruction (original order) and, for composite models, the true and predicted future', 'train-seq (or train --preset lstm-rows)')
     .addOption(outputOption('PNG to write', 'strip.png'))
     .addOption(countOption('number of sequences', 4))
     .option('--first <N>', 'first validation sequence / window / test image', intArg, 0)
     .option('--csv <FILE>', 'time-series runs: windows of this file (default: the training CSV)')
     .option('--scale <N>', 'pixel scale', intArg, 2)
-    .addOption(checkpointOption())
     .addOption(dataDirOption())
     .addHelpText('after', `
 Rows per sequence: input frames; reconstruction; true future; predicted future.
@@ -106,14 +102,10 @@ Examples:
       reporter(o).status(`wrote ${o.output} (${ids.length} sequences)`);
     });
 
-  program
-    .command('ts-anomaly')
-    .argument('<run>', 'time-series run folder written by train-seq --csv')
-    .description('per-window anomaly scores (reconstruction MSE on normalised windows) for a CSV file')
+  runCommand(program, 'ts-anomaly', 'per-window anomaly scores (reconstruction MSE on normalised windows) for a CSV file', 'train-seq --csv (a time series)')
     .requiredOption('--csv <FILE>', 'CSV with the columns the run was trained on')
     .addOption(outputOption('CSV to write', 'scores.csv'))
     .option('--stride <N>', 'step between windows', intArg, 1)
-    .addOption(checkpointOption())
     .addOption(jsonOption())
     .option('--label-column <NAME>', 'a 0/1 column marking anomalous rows: also report AUROC of the window scores')
     .addHelpText('after', `

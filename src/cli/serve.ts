@@ -1,13 +1,10 @@
 // The serve command: the HTTP service of src/serve/.
 import type { Command } from 'commander';
 import { serve } from '../serve/server.js';
-import { checkpointOption, floatArg, intArg, positiveInt } from './args.js';
+import { runCommand, floatArg, intArg, positiveInt } from './args.js';
 
 export function registerServe(program: Command): void {
-  program
-    .command('serve')
-    .argument('<run>', 'run folder written by train')
-    .description('HTTP service: /embed, /reconstruct, /score, /search, /health, /metrics (and /generate for VAEs)')
+  runCommand(program, 'serve', 'HTTP service: /embed, /reconstruct, /score, /search, /health, /metrics (and /generate for VAEs)')
     .option('-p, --port <N>', 'port (0 picks a free one)', intArg, 8080)
     .option('--host <HOST>', 'address to bind', '127.0.0.1')
     .option('--workers <N>', 'inference worker threads (0: in the HTTP thread)', intArg)
@@ -21,7 +18,6 @@ export function registerServe(program: Command): void {
     .option('--insecure', 'allow a --host beyond localhost without a token')
     .option('--max-connections <N>', 'most open connections', positiveInt, 1024)
     .option('--max-answer-bytes <BYTES>', 'largest JSON answer (estimated before it is built; ask for application/octet-stream for more)', positiveInt, 64 * 2 ** 20)
-    .addOption(checkpointOption())
     .addHelpText('after', `
 Bodies: JSON {"images": [[...784 numbers...]]} or {"png": ["<base64>"]}; one image as
 Content-Type image/png; raw float32 samples as application/octet-stream. Accept: image/png

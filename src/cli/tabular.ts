@@ -5,7 +5,7 @@ import { formatProbe, runProbe, type FeatureSet, type HeadKind } from '../tasks/
 import { encodeRows, loadTabular, loadTabularRun, tabularRunErrors, trainTabular, type TabularOutput } from '../tasks/tabular/tabular.js';
 import { parseNoise } from '../data/noise.js';
 import { formatColumnErrors, formatSchema, readTable, rowLabel, type CsvOptions } from '../data/tabular/index.js';
-import { batchSizeOption, checkpointOption, epochsOption, floatArg, intArg, lrOption, reportTraining, runFolderOption, typedOptions } from './args.js';
+import { batchSizeOption, runCommand, epochsOption, floatArg, intArg, lrOption, reportTraining, runFolderOption, typedOptions } from './args.js';
 import { formatOf, jsonOption, outputOption, reporter, writeOutput } from './output.js';
 
 const JSON_FILE = { '.json': 'json' } as const;
@@ -146,12 +146,8 @@ Examples:
     });
 
   tableOptions(
-    program
-      .command('column-errors')
-      .argument('<run>', 'run folder written by train-tabular')
+    runCommand(program, 'column-errors', 'per-column reconstruction error of a tabular run on a table', 'train-tabular')
       .argument('<data>', 'CSV or Parquet file with the same columns')
-      .description('per-column reconstruction error of a tabular run on a table')
-      .addOption(checkpointOption())
       .addOption(outputOption('also write the errors to this .json file'))
       .addOption(jsonOption()),
   )
@@ -167,14 +163,10 @@ Examples:
     });
 
   tableOptions(
-    program
-      .command('encode-tabular')
-      .argument('<run>', 'run folder written by train-tabular')
+    runCommand(program, 'encode-tabular', 'codes, stacked DAE features or reconstructions of every row, as CSV', 'train-tabular')
       .argument('<data>', 'CSV or Parquet file with the same columns')
-      .description('codes, stacked DAE features or reconstructions of every row, as CSV')
       .option('--what <KIND>', 'code, features (all hidden layers, concatenated) or recon (in the columns\' own units and categories)', choice(['code', 'features', 'recon'] as const), 'code')
       .option('--standardised', 'recon: the model\'s raw outputs in the preprocessor\'s units (standardised numbers, logits per category) instead')
-      .addOption(checkpointOption())
       .addOption(outputOption('CSV file to write').makeOptionMandatory()),
   )
     .addHelpText('after', '\nExamples:\n  latentkit encode-tabular runs/dae data.csv -o codes.csv\n  latentkit encode-tabular runs/dae data.csv --what features -o deep-stack.csv')

@@ -3,24 +3,20 @@
 import type { Command } from 'commander';
 import { encodeImages, generateSamples, interpolateImages, latentManifold, latentPoints, latentScatterSvg, loadVaeRun, samplesPng, svgToPng } from '../tasks/vae/vae.js';
 import { dataSource, loadFashionMnist } from '../data/fashion-mnist.js';
-import { checkpointOption, countOption, dataDirOption, floatArg, intArg } from './args.js';
+import { runCommand, countOption, dataDirOption, floatArg, intArg } from './args.js';
 import { formatOf, outputOption, reporter, writeOutput } from './output.js';
 
 const PNG_ONLY = { '.png': 'png' } as const;
 const SVG_OR_PNG = { '.svg': 'svg', '.png': 'png' } as const;
 
 export function registerVae(program: Command): void {
-  program
-    .command('generate')
-    .argument('<run>', 'run folder written by train (a vae-mlp or vae-conv preset)')
-    .description('decode samples from the prior N(0, I) into a PNG grid')
+  runCommand(program, 'generate', 'decode samples from the prior N(0, I) into a PNG grid', 'train (a vae-mlp or vae-conv preset)')
     .addOption(outputOption('PNG to write', 'generated.png'))
     .addOption(countOption('number of samples', 64))
     .option('--seed <N>', 'seed of the latent samples', intArg, 0)
     .option('--std <X>', 'standard deviation of the samples ("temperature"; 1 = the prior)', floatArg, 1)
     .option('--cols <N>', 'images per row (default: a square grid)', intArg)
     .option('--scale <N>', 'pixel scale', intArg, 2)
-    .addOption(checkpointOption())
     .addHelpText('after', '\nExamples:\n  latentkit generate logs/trial_3_autoencoder -o grid.png\n  latentkit generate runs/vae16 -n 100 --seed 7 -o samples.png')
     .action(async (dir: string, o) => {
       formatOf(o.output, PNG_ONLY);
@@ -30,17 +26,13 @@ export function registerVae(program: Command): void {
       reporter(o).status(`wrote ${o.output} (${s.n} samples from a ${run.model.latent}-number latent, seed ${o.seed})`);
     });
 
-  program
-    .command('interpolate')
-    .argument('<run>', 'run folder written by train (a VAE preset)')
-    .description('decode codes on the line between two test images: a strip from one image to the other')
+  runCommand(program, 'interpolate', 'decode codes on the line between two test images: a strip from one image to the other', 'train (a VAE preset)')
     .addOption(outputOption('PNG to write', 'interpolation.png'))
     .requiredOption('--from <I>', 'test-set index of the first image', intArg)
     .requiredOption('--to <J>', 'test-set index of the last image', intArg)
     .option('--steps <N>', 'decoded points, both codes included', intArg, 10)
     .option('--scale <N>', 'pixel scale', intArg, 2)
     .addOption(dataDirOption())
-    .addOption(checkpointOption())
     .addHelpText('after', '\nThe strip shows image I, the decoded points from code(I) to code(J), then image J.\n\nExample:\n  latentkit interpolate logs/trial_3_autoencoder --from 0 --to 1 --steps 10 -o strip.png')
     .action(async (dir: string, o) => {
       formatOf(o.output, PNG_ONLY);
@@ -52,14 +44,10 @@ export function registerVae(program: Command): void {
       reporter(o).status(`wrote ${o.output} (test image ${o.from} (${cls(o.from)}) to ${o.to} (${cls(o.to)}) in ${o.steps} steps, originals at both ends)`);
     });
 
-  program
-    .command('manifold')
-    .argument('<run>', 'run folder written by train (a VAE with a 2-number latent)')
-    .description('the learned 2-D latent manifold: a grid of codes at normal quantiles, decoded into one image')
+  runCommand(program, 'manifold', 'the learned 2-D latent manifold: a grid of codes at normal quantiles, decoded into one image', 'train (a VAE with a 2-number latent)')
     .addOption(outputOption('PNG to write', 'manifold.png'))
     .option('--size <N>', 'grid side (size x size images)', intArg, 20)
     .option('--scale <N>', 'pixel scale', intArg, 1)
-    .addOption(checkpointOption())
     .addHelpText('after', '\nCodes are the standard normal quantiles of 0.05 ... 0.95: z1 left to right, z2 bottom to top.\n\nExamples:\n  latentkit train --preset vae-mlp --bottleneck 2 --out runs/vae2\n  latentkit manifold runs/vae2 -o manifold.png --size 20')
     .action(async (dir: string, o) => {
       formatOf(o.output, PNG_ONLY);
@@ -69,14 +57,10 @@ export function registerVae(program: Command): void {
       reporter(o).status(`wrote ${o.output} (${r.size}x${r.size} decoded codes, z from ${r.axis[0]!.toFixed(2)} to ${r.axis[r.size - 1]!.toFixed(2)})`);
     });
 
-  program
-    .command('latent-plot')
-    .argument('<run>', 'run folder written by train (a VAE preset)')
-    .description('scatter plot of test-set codes coloured by label (PCA to 2-D when the latent is wider); SVG or PNG by the extension of -o')
+  runCommand(program, 'latent-plot', 'scatter plot of test-set codes coloured by label (PCA to 2-D when the latent is wider); SVG or PNG by the extension of -o', 'train (a VAE preset)')
     .addOption(outputOption('file to write (.svg or .png)', 'latent.svg'))
     .option('--limit <N>', 'plot the first N test images', intArg, 5000)
     .addOption(dataDirOption())
-    .addOption(checkpointOption())
     .addHelpText('after', '\nExamples:\n  latentkit latent-plot runs/vae2 -o latent.svg\n  latentkit latent-plot runs/vae16 --limit 10000 -o latent.png')
     .action(async (dir: string, o) => {
       const format = formatOf(o.output, SVG_OR_PNG);

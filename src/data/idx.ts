@@ -114,34 +114,22 @@ export function parseIdx(bytes: Uint8Array, name = '<idx>'): IdxArray {
   return { dtype: info.name, shape, data: decode(view, headerLen, count, info) };
 }
 
+// Multi-byte IDX values are big-endian: each is read through a DataView.
+const BIG_ENDIAN = {
+  int16: { array: Int16Array, read: (v: DataView, at: number) => v.getInt16(at, false) },
+  int32: { array: Int32Array, read: (v: DataView, at: number) => v.getInt32(at, false) },
+  float32: { array: Float32Array, read: (v: DataView, at: number) => v.getFloat32(at, false) },
+  float64: { array: Float64Array, read: (v: DataView, at: number) => v.getFloat64(at, false) },
+};
+
 function decode(view: DataView, off: number, count: number, info: DTypeInfo): IdxData {
   const src = new Uint8Array(view.buffer, view.byteOffset + off, count * info.size);
-  switch (info.name) {
-    case 'uint8':
-      return new Uint8Array(src); // copy: never alias a caller's (or gunzip's pooled) buffer
-    case 'int8':
-      return new Int8Array(src.slice().buffer);
-    case 'int16': {
-      const out = new Int16Array(count);
-      for (let i = 0; i < count; i++) out[i] = view.getInt16(off + 2 * i, false);
-      return out;
-    }
-    case 'int32': {
-      const out = new Int32Array(count);
-      for (let i = 0; i < count; i++) out[i] = view.getInt32(off + 4 * i, false);
-      return out;
-    }
-    case 'float32': {
-      const out = new Float32Array(count);
-      for (let i = 0; i < count; i++) out[i] = view.getFloat32(off + 4 * i, false);
-      return out;
-    }
-    case 'float64': {
-      const out = new Float64Array(count);
-      for (let i = 0; i < count; i++) out[i] = view.getFloat64(off + 8 * i, false);
-      return out;
-    }
-  }
+  if (info.name === 'uint8') return new Uint8Array(src); // copy: never alias a caller's (or gunzip's pooled) buffer
+  if (info.name === 'int8') return new Int8Array(src.slice().buffer);
+  const { array, read } = BIG_ENDIAN[info.name];
+  const out = new array(count);
+  for (let i = 0; i < count; i++) out[i] = read(view, off + info.size * i);
+  return out;
 }
 
 function dtypeOf(data: IdxData): DTypeInfo {

@@ -10,13 +10,17 @@ import { readCheckpoint } from './checkpoint.js';
 import { AutoencoderRunner } from '../runtime/inference.js';
 import type { ParamStore } from '../runtime/compile.js';
 
-export interface LoadedRun {
+/** What every loaded run has: its folder, config.json and the model config in it. */
+export interface RunBase {
   dir: string;
-  model: Autoencoder;
   modelConfig: ModelConfig;
+  config: Record<string, unknown>;
+}
+
+export interface LoadedRun extends RunBase {
+  model: Autoencoder;
   /** Per-sample input [C, H, W] the run was trained at (config.json's model.inputShape, else the preset's). */
   inputShape: number[];
-  config: Record<string, unknown>;
 }
 
 export interface RunFiles {

@@ -7,13 +7,14 @@ import { test } from 'node:test';
 import type { Tensor } from '../../src/graph/tensor.js';
 import { bceLoss, gaussianKl, mseLoss } from '../../src/losses/index.js';
 import { ConvAutoencoder } from '../../src/models/conv-autoencoder.js';
-import { Linear, LSTM, Module, ReLU, Sequential, Sigmoid } from '../../src/nn/index.js';
+import { Linear, Module, ReLU, Sequential, Sigmoid } from '../../src/nn/index.js';
 import { loadSafetensors } from '../../src/nn/safetensors.js';
 import { Adam } from '../../src/optim/optimizer.js';
 import { TrainingStep, type InputSpec, type StepFn } from '../../src/runtime/compile.js';
 import { Rng } from '../../src/util/random.js';
 import { dataSource, loadFashionMnist } from '../../src/data/fashion-mnist.js';
 import { FASHION_DIR, HAVE_FASHION } from '../helpers/fashion-data.js';
+import { LstmAE } from '../helpers/models.js';
 
 const FIX = new URL('../fixtures/parity/', import.meta.url).pathname;
 
@@ -25,16 +26,6 @@ class MlpAE extends Module {
   }
 }
 
-class LstmAE extends Module {
-  encoder = new LSTM(3, 16, 1, true, true);
-  decoder = new LSTM(3, 16, 1, true, true);
-  head = new Linear(16, 3);
-  forward(x: Tensor) {
-    const [, state] = this.encoder.call(x);
-    const [out] = this.decoder.call(x.zerosLike(), state);
-    return this.head.call(out);
-  }
-}
 
 class SmallVae extends Module {
   encoder = new Sequential(new Linear(20, 16), new ReLU());
@@ -70,7 +61,7 @@ const CASES: Record<string, ParityCase> = {
     draw: uniform(20),
   },
   lstm: {
-    model: () => new LstmAE(),
+    model: () => new LstmAE(3, 16, 1),
     inputs: [{ name: 'x', shape: [10, 3] }],
     step: (m, [x]) => {
       const reversed = x!.gather(x!.ints([9, 8, 7, 6, 5, 4, 3, 2, 1, 0]), 1);

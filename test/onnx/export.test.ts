@@ -9,7 +9,7 @@ import onnxProto from 'onnx-proto';
 import { Tensor } from '../../src/graph/tensor.js';
 import { mseLoss } from '../../src/losses/index.js';
 import { ConvAutoencoder } from '../../src/models/conv-autoencoder.js';
-import { BatchNorm1d, ConvTranspose2d, Dropout, Linear, LSTM, manualSeed, Module, ReLU, Sequential, Sigmoid, type StateDict } from '../../src/nn/index.js';
+import { BatchNorm1d, ConvTranspose2d, Dropout, Linear, manualSeed, Module, ReLU, Sequential, Sigmoid, type StateDict } from '../../src/nn/index.js';
 import { decodeSafetensors, encodeSafetensors, loadSafetensors, saveSafetensors } from '../../src/nn/safetensors.js';
 import { exportOnnx, saveOnnx } from '../../src/onnx/export.js';
 import { Adam } from '../../src/optim/optimizer.js';
@@ -17,6 +17,7 @@ import { ForwardGraph, ParamStore, TrainingStep, type StepFn } from '../../src/r
 import { ort } from '../../src/runtime/ort.js';
 import { Rng } from '../../src/util/random.js';
 import { tempDir } from '../helpers/tmp.js';
+import { LstmAE } from '../helpers/models.js';
 
 const { onnx } = onnxProto;
 const FIX = new URL('../fixtures/parity/', import.meta.url).pathname;
@@ -36,17 +37,6 @@ class MlpBn extends Module {
   }
 }
 
-/** Sequence autoencoder: the encoder's final state seeds a decoder run on zeros. */
-class LstmAE extends Module {
-  encoder = new LSTM(3, 8, 2, true, true);
-  decoder = new LSTM(3, 8, 2, true, true);
-  head = new Linear(8, 3);
-  forward(x: Tensor) {
-    const [, state] = this.encoder.call(x);
-    const [out] = this.decoder.call(x.zerosLike(), state);
-    return this.head.call(out);
-  }
-}
 
 interface ExportCase {
   name: string;
@@ -83,7 +73,7 @@ const CASES: ExportCase[] = [
     shape: [6, 3],
     make: async () => {
       manualSeed(4);
-      const model = new LstmAE();
+      const model = new LstmAE(3, 8, 2);
       return { model, store: new ParamStore(model) };
     },
   },

@@ -15,9 +15,8 @@ import { Trainer, withRunLock, type FeedInfo, type TrainResult } from '../../tra
 import { parseSchedule } from '../../optim/schedule.js';
 import { checkResume, givenSettings, readRunConfig, type Overrides } from '../../train/resume.js';
 import { imageGridPng, savePng } from '../../viz/png.js';
-import { trialDir } from '../../train/run-folder.js';
 import { lossCurves } from '../../viz/plot.js';
-import { readRunModel } from '../../train/run-folder.js';
+import { readRunModel, trialDir, type RunBase } from '../../train/run-folder.js';
 
 /** What a sequence run was trained on (saved as config.json `data`). */
 export type SeqDataConfig =
@@ -196,12 +195,9 @@ export async function trainSequenceModel(opts: SeqTrainOptions): Promise<SeqTrai
 
 // ---------------- a trained run ----------------
 
-export interface SeqRun {
-  dir: string;
+export interface SeqRun extends RunBase {
   model: LSTMAutoencoder;
-  modelConfig: ModelConfig;
   data: SeqDataConfig;
-  config: Record<string, unknown>;
 }
 
 /** Rebuild a sequence run's model from config.json and load its checkpoint. */

@@ -26,8 +26,7 @@ import { ForwardGraph, ParamStore, type InputSpec, type StepFn } from '../../run
 import { Trainer, withRunLock, type TrainResult } from '../../train/trainer.js';
 import { readJsonFile } from '../../data/json-file.js';
 import { checkResume, flagName, givenSettings, readRunConfig, type Overrides } from '../../train/resume.js';
-import { trialDir } from '../../train/run-folder.js';
-import { readRunModel } from '../../train/run-folder.js';
+import { readRunModel, trialDir, type RunBase } from '../../train/run-folder.js';
 
 export interface TabularSource {
   path: string;
@@ -262,12 +261,9 @@ function checkSameSchema(outDir: string, schema: TableSchema): void {
     throw new Error(`${path}: the table given to --resume does not have the run's schema (columns or types differ); resume with the same file and table options, or train into a new --out folder`);
 }
 
-export interface TabularRun {
-  dir: string;
+export interface TabularRun extends RunBase {
   model: Autoencoder;
   prep: TabularPreprocessor;
-  modelConfig: ModelConfig;
-  config: Record<string, unknown>;
 }
 
 /** A run written by trainTabular: the model with its best (or last) weights and its preprocessor. */
