@@ -114,19 +114,22 @@ export function parseIdx(bytes: Uint8Array, name = '<idx>'): IdxArray {
   return { dtype: info.name, shape, data: decode(view, headerLen, count, info) };
 }
 
-// Multi-byte IDX values are big-endian: each is read through a DataView.
-const BIG_ENDIAN = {
-  int16: { array: Int16Array, read: (v: DataView, at: number) => v.getInt16(at, false) },
-  int32: { array: Int32Array, read: (v: DataView, at: number) => v.getInt32(at, false) },
-  float32: { array: Float32Array, read: (v: DataView, at: number) => v.getFloat32(at, false) },
-  float64: { array: Float64Array, read: (v: DataView, at: number) => v.getFloat64(at, false) },
+// Multi-byte IDX values are big-endian: each is read and written through a DataView.
+type Access = { array: new (n: number) => IdxData; read: (v: DataView, at: number) => number; write: (v: DataView, at: number, x: number) => void };
+const ACCESS: Record<IdxDType, Access> = {
+  uint8: { array: Uint8Array, read: (v, at) => v.getUint8(at), write: (v, at, x) => v.setUint8(at, x) },
+  int8: { array: Int8Array, read: (v, at) => v.getInt8(at), write: (v, at, x) => v.setInt8(at, x) },
+  int16: { array: Int16Array, read: (v, at) => v.getInt16(at, false), write: (v, at, x) => v.setInt16(at, x, false) },
+  int32: { array: Int32Array, read: (v, at) => v.getInt32(at, false), write: (v, at, x) => v.setInt32(at, x, false) },
+  float32: { array: Float32Array, read: (v, at) => v.getFloat32(at, false), write: (v, at, x) => v.setFloat32(at, x, false) },
+  float64: { array: Float64Array, read: (v, at) => v.getFloat64(at, false), write: (v, at, x) => v.setFloat64(at, x, false) },
 };
 
 function decode(view: DataView, off: number, count: number, info: DTypeInfo): IdxData {
   const src = new Uint8Array(view.buffer, view.byteOffset + off, count * info.size);
   if (info.name === 'uint8') return new Uint8Array(src); // copy: never alias a caller's (or gunzip's pooled) buffer
   if (info.name === 'int8') return new Int8Array(src.slice().buffer);
-  const { array, read } = BIG_ENDIAN[info.name];
+  const { array, read } = ACCESS[info.name];
   const out = new array(count);
   for (let i = 0; i < count; i++) out[i] = read(view, off + info.size * i);
   return out;
@@ -165,29 +168,8 @@ export function encodeIdx(arr: { shape: number[]; data: IdxData }): Uint8Array {
   out[3] = arr.shape.length;
   arr.shape.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
   const d = arr.data;
-  for (let i = 0; i < count; i++) {
-    const o = headerLen + i * info.size;
-    switch (info.name) {
-      case 'uint8':
-        view.setUint8(o, d[i]!);
-        break;
-      case 'int8':
-        view.setInt8(o, d[i]!);
-        break;
-      case 'int16':
-        view.setInt16(o, d[i]!, false);
-        break;
-      case 'int32':
-        view.setInt32(o, d[i]!, false);
-        break;
-      case 'float32':
-        view.setFloat32(o, d[i]!, false);
-        break;
-      case 'float64':
-        view.setFloat64(o, d[i]!, false);
-        break;
-    }
-  }
+  const { write } = ACCESS[info.name];
+  for (let i = 0; i < count; i++) write(view, headerLen + i * info.size, d[i]!);
   return out;
 }
 
