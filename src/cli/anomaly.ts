@@ -1,7 +1,6 @@
 // The anomaly command: reconstruction error as an anomaly score, a threshold, heat maps and,
 // with --normal, AUROC and average precision. The work is in src/tasks/anomaly/anomaly.ts.
 import { Option, type Command } from 'commander';
-import { anomalyCsv, anomalyRun } from '../tasks/anomaly/anomaly.js';
 import { runCommand, dataDirOption, floatArg, intArg, positiveInt } from './args.js';
 import { splitOption } from './embed.js';
 import { formatOf, jsonOption, outputOption, reporter, writeOutput } from './output.js';
@@ -28,6 +27,7 @@ Examples:
   latentkit anomaly runs/sneakers --normal 7 --heatmap worst.png -o scores.csv
   latentkit anomaly logs/trial_0_autoencoder --fit self --contamination 0.02 --heatmap odd.png`)
     .action(async (dir: string, o) => {
+      const { anomalyCsv, anomalyRun } = await import('../tasks/anomaly/anomaly.js');
       if (o.output) formatOf(o.output, { '.csv': 'csv' });
       if (o.heatmap) formatOf(o.heatmap, { '.png': 'png' }, '--heatmap');
       const r = await anomalyRun(dir, { split: o.split, limit: o.limit, dataDir: o.dataDir, checkpoint: o.checkpoint, normal: o.normal, fit: o.fit, contamination: o.contamination, validStart: o.validStart, validCount: o.validCount, threshold: o.threshold, heatmap: o.heatmap, top: o.top });

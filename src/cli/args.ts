@@ -24,6 +24,14 @@ export function matrixArg(v: string): number[][] {
   return rows;
 }
 
+/** "32" or "32x48" (H x W) -> [H, W]. */
+export function parseImageSize(v: string): [number, number] {
+  const m = /^(\d+)(?:x(\d+))?$/i.exec(v.trim());
+  const hw = m ? [Number(m[1]), Number(m[2] ?? m[1])] : [];
+  if (!m || hw.some((x) => !(x >= 2 && x <= 4096))) throw new InvalidArgumentError(`expected H or HxW with sizes 2..4096, e.g. 32 or 64x48, got "${v}"`);
+  return hw as [number, number];
+}
+
 export function positiveInt(v: string): number {
   const n = intArg(v);
   if (n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${v}"`);

@@ -1,8 +1,6 @@
 // compress and decompress: images stored as their codes plus the decoder weights (.lkc).
 import { Option, type Command } from 'commander';
-import { compressRun, decompressFile, CODE_DTYPES, type CodeDtype } from '../tasks/compress/compress.js';
-import { writeIdx } from '../data/idx.js';
-import { imageGridPng } from '../viz/png.js';
+import { CODE_DTYPES, type CodeDtype } from '../tasks/compress/code-dtypes.js';
 import { runCommand, countOption, dataDirOption, intArg, positiveInt } from './args.js';
 import { splitOption } from './embed.js';
 import { filesOutputOption, formatOf, jsonOption, outputOption, reporter, UsageError, writeOutput } from './output.js';
@@ -24,6 +22,7 @@ Examples:
   latentkit compress logs/trial_0_autoencoder --dtype int8 -o test-int8.lkc
   latentkit decompress test-int8.lkc -o recon.png`)
     .action(async (dir: string, o) => {
+      const { compressRun } = await import('../tasks/compress/compress.js');
       const r = await compressRun(dir, { out: o.output, dtype: o.dtype as CodeDtype, split: o.split, limit: o.limit, dataDir: o.dataDir, checkpoint: o.checkpoint });
       const say = reporter(o);
       say.status(`wrote ${r.path}: ${r.n} images, ${r.dtype} codes`);
@@ -49,6 +48,9 @@ Examples:
   latentkit decompress test.lkc -o recon.png --count 64 --scale 2
   latentkit decompress test.lkc -o recon-images-idx3-ubyte.gz --compare`)
     .action(async (file: string, o) => {
+      const { decompressFile } = await import('../tasks/compress/compress.js');
+      const { writeIdx } = await import('../data/idx.js');
+      const { imageGridPng } = await import('../viz/png.js');
       const path = String(o.output);
       const isPng = formatOf(path, { '.png': 'png', '.idx': 'idx', '.idx.gz': 'idx', '-ubyte': 'idx', '-ubyte.gz': 'idx' }) === 'png';
       if (!isPng && path === '-') throw new UsageError('-o -: IDX output needs a file name (.idx, .idx.gz); use a .png name for stdout');

@@ -1,9 +1,7 @@
 // Commands on a run's codes: embed (codes to Parquet plus an HNSW index), embed-eval (how good
 // they are as features) and search (nearest neighbours). The work is in src/tasks/embed/.
 import { Option, type Command } from 'commander';
-import { embedRun } from '../tasks/embed/embed.js';
-import { evaluateEmbeddings, formatEmbeddingEval } from '../tasks/embed/evaluate.js';
-import { EmbeddingSearch, encodeImageFile, evaluateSearch, type NeighborRow } from '../tasks/embed/search.js';
+import type { NeighborRow } from '../tasks/embed/search.js';
 import { FASHION_MNIST_CLASSES } from '../data/fashion-mnist.js';
 import { checkpointOption, runCommand, dataDirOption, intArg, positiveInt } from './args.js';
 import { filesOutputOption, formatOf, jsonOption, outputOption, reporter, writeOutput } from './output.js';
@@ -37,6 +35,7 @@ Examples:
   latentkit embed logs/trial_0_autoencoder --split train --limit 20000 -o train-codes.parquet
   python3 -c "import pandas; print(pandas.read_parquet('codes.parquet').head())"`)
     .action(async (dir: string, o) => {
+      const { embedRun } = await import('../tasks/embed/embed.js');
       const r = await embedRun(dir, { out: o.output, split: o.split, limit: o.limit, dataDir: o.dataDir, checkpoint: o.checkpoint, index: o.index, ann: { m: o.m, efConstruction: o.efConstruction, efSearch: o.efSearch } });
       const say = reporter(o);
       say.status(`wrote ${r.parquet} (${r.n} rows, ${r.dim}-number codes) in ${r.seconds.embed.toFixed(2)} s`);
@@ -67,6 +66,7 @@ on the standardised codes of the training split, accuracy on the test split.
 Example:
   latentkit embed-eval logs/trial_0_autoencoder logs/trial_1_autoencoder -o embeddings.md`)
     .action(async (dirs: string[], o) => {
+      const { evaluateEmbeddings, formatEmbeddingEval } = await import('../tasks/embed/evaluate.js');
       const format = o.output ? formatOf(o.output, { '.md': 'md', '.json': 'json' }) : undefined;
       const r = await evaluateEmbeddings(dirs, {
         k: o.k, limitTrain: o.limitTrain, limitTest: o.limitTest, dataDir: o.dataDir, checkpoint: o.checkpoint,
@@ -93,6 +93,7 @@ Examples:
   latentkit search logs/trial_0_autoencoder --image shoe.png --k 5
   latentkit search logs/trial_0_autoencoder --eval --k 10`)
     .action(async (dir: string, o) => {
+      const { EmbeddingSearch, encodeImageFile, evaluateSearch } = await import('../tasks/embed/search.js');
       const modes = [o.id !== undefined, !!o.image, !!o.eval].filter(Boolean).length;
       if (modes !== 1) throw new Error('give exactly one of --id I, --image FILE or --eval');
       const s = await EmbeddingSearch.forRun(dir, o.index);

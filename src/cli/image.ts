@@ -2,18 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { loadRun, runAutoencoder } from '../train/run-folder.js';
-import { lossCurves } from '../viz/plot.js';
-import { loadRunImages } from '../data/run-images.js';
-import { exportRunModels } from '../tasks/playground/web-bundle.js';
 import type { EpochRecord } from '../train/trainer.js';
-import { formatQuality, imageQuality } from '../metrics/image-quality.js';
-import { lossCurvesPng } from '../viz/plot.js';
-import { figureScale, reconstructionFigure } from '../viz/png.js';
 import { runCommand, countOption, dataDirOption, intArg } from './args.js';
 import { formatOf, jsonOption, outputDirOption, outputOption, reporter, writeOutput } from './output.js';
-import { readImageFiles } from '../data/image-file.js';
-import { activeDims } from '../tasks/embed/evaluate.js';
 
 function history(dir: string): EpochRecord[] {
   const path = join(dir, 'metrics.jsonl');
@@ -32,6 +23,10 @@ export function registerRunCommands(program: Command): void {
     .addOption(jsonOption())
     .addHelpText('after', '\nExample:\n  latentkit eval logs/trial_0_autoencoder --limit 1000')
     .action(async (dir: string, o) => {
+      const { loadRun, runAutoencoder } = await import('../train/run-folder.js');
+      const { loadRunImages } = await import('../data/run-images.js');
+      const { formatQuality, imageQuality } = await import('../metrics/image-quality.js');
+      const { activeDims } = await import('../tasks/embed/evaluate.js');
       if (o.output) formatOf(o.output, { '.json': 'json' });
       const run = loadRun(dir, o.checkpoint);
       const data = await loadRunImages(run.config, run.inputShape, { split: 'test', limit: o.limit, dataDir: o.dataDir });
@@ -61,6 +56,10 @@ export function registerRunCommands(program: Command): void {
     .addOption(dataDirOption())
     .addHelpText('after', '\nExamples:\n  latentkit reconstruct logs/trial_0_autoencoder -o fig.png\n  latentkit reconstruct logs/trial_0_autoencoder --samples 0,5,42 -o picks.png\n  latentkit reconstruct logs/trial_0_autoencoder --image shirt.png --resize -o mine.png')
     .action(async (dir: string, o) => {
+      const { loadRun, runAutoencoder } = await import('../train/run-folder.js');
+      const { loadRunImages } = await import('../data/run-images.js');
+      const { figureScale, reconstructionFigure } = await import('../viz/png.js');
+      const { readImageFiles } = await import('../data/image-file.js');
       formatOf(o.output, { '.png': 'png' });
       const say = reporter(o);
       const run = loadRun(dir, o.checkpoint);
@@ -94,6 +93,7 @@ export function registerRunCommands(program: Command): void {
     .addOption(outputOption('file to write (.svg or .png)', 'loss.svg'))
     .addHelpText('after', '\nExample:\n  latentkit plot logs/trial_0_autoencoder -o loss.png')
     .action(async (dir: string, o) => {
+      const { lossCurves, lossCurvesPng } = await import('../viz/plot.js');
       const format = formatOf(o.output, { '.svg': 'svg', '.png': 'png' });
       const h = history(dir);
       const x = h.map((r) => r.epoch);
@@ -107,6 +107,8 @@ export function registerRunCommands(program: Command): void {
     .addOption(outputDirOption('folder to write', 'export'))
     .addHelpText('after', '\nExample:\n  latentkit export logs/trial_0_autoencoder -o model/')
     .action(async (dir: string, o) => {
+      const { loadRun } = await import('../train/run-folder.js');
+      const { exportRunModels } = await import('../tasks/playground/web-bundle.js');
       const out = o.output as string;
       exportRunModels(loadRun(dir, o.checkpoint), out);
       process.stdout.write(`wrote ${out}/{autoencoder,encoder,decoder}.onnx and manifest.json\n`);

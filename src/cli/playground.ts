@@ -4,8 +4,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { startPlaygroundServer } from '../tasks/playground/server.js';
-import { writeWebBundle } from '../tasks/playground/web-bundle.js';
 import { runCommand, dataDirOption, intArg } from './args.js';
 import { outputDirOption } from './output.js';
 
@@ -17,6 +15,7 @@ export function registerPlayground(program: Command): void {
     .addOption(dataDirOption())
     .addHelpText('after', '\nExample:\n  latentkit web-bundle logs/trial_0_autoencoder -o site/model')
     .action(async (dir: string, o) => {
+      const { writeWebBundle } = await import('../tasks/playground/web-bundle.js');
       const r = await writeWebBundle(dir, o.output, { dataDir: o.dataDir, checkpoint: o.checkpoint, neighbours: o.neighbours, trainSamples: o.trainSamples });
       process.stdout.write(`wrote ${r.dir}/{${r.files.join(',')}} (${r.codeSize}-number code, ${r.neighbours} neighbours, ${r.trainSamples} training images)\n`);
     });
@@ -29,6 +28,8 @@ export function registerPlayground(program: Command): void {
     .addOption(dataDirOption())
     .addHelpText('after', '\nExample:\n  latentkit playground logs/trial_0_autoencoder --port 8080   then open http://127.0.0.1:8080/')
     .action(async (dir: string, o) => {
+      const { startPlaygroundServer } = await import('../tasks/playground/server.js');
+      const { writeWebBundle } = await import('../tasks/playground/web-bundle.js');
       const modelDir = mkdtempSync(join(tmpdir(), 'latentkit-playground-'));
       const cleanup = () => rmSync(modelDir, { recursive: true, force: true });
       try {

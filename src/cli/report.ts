@@ -1,7 +1,6 @@
 // Ways to look at a run: `report` (one self-contained HTML file) and, registered from here so
 // main.ts wires them with one line, the browser playground's `web-bundle` and `playground`.
 import type { Command } from 'commander';
-import { buildReport } from '../tasks/report/report.js';
 import { runCommand, dataDirOption, intArg } from './args.js';
 import { formatOf, outputOption, reporter, writeOutput } from './output.js';
 import { registerPlayground } from './playground.js';
@@ -14,6 +13,7 @@ export function registerReport(program: Command): void {
     .addOption(dataDirOption())
     .addHelpText('after', '\nThe file inlines its charts (Chart.js) and images, so it opens offline and can be mailed as is.\n\nExample:\n  latentkit report logs/trial_0_autoencoder -o report.html')
     .action(async (dir: string, o) => {
+      const { buildReport } = await import('../tasks/report/report.js');
       formatOf(o.output, { '.html': 'html', '.htm': 'html' });
       if (o.limit < 1) throw new Error('--limit must be at least 1');
       const r = await buildReport(dir, { dataDir: o.dataDir, limit: o.limit, checkpoint: o.checkpoint, title: o.title });

@@ -1,11 +1,6 @@
 // `latentkit train-seq`, `latentkit seq-strip` and `latentkit ts-anomaly`: LSTM sequence
 // autoencoders (the chapter's Figure 5.2) on Moving Fashion-MNIST and CSV time series.
 import type { Command } from 'commander';
-import { csvWindowsForRun, loadSeqRun, movingGenerators, movingStrip, predictSequences, scoresCsv, scoreWindows, trainSequenceModel, windowStrip } from '../tasks/seq/sequences.js';
-import { dataSource, loadFashionMnist } from '../data/fashion-mnist.js';
-import { readCsvSeries, windowLabels } from '../data/sequences.js';
-import { auroc } from '../metrics/ranking.js';
-import { reconstructionFigure } from '../viz/png.js';
 import { addOptions, runCommand, countOption, dataDirOption, floatArg, intArg, reportTraining, runFolderOption, trainingOptions, typedOptions } from './args.js';
 import { formatOf, jsonOption, outputOption, reporter, writeOutput } from './output.js';
 
@@ -50,6 +45,7 @@ Examples:
   latentkit seq-strip runs/moving -o strip.png
   latentkit ts-anomaly runs/ts --csv weather.csv -o scores.csv`)
     .action(async (_o, cmd: Command) => {
+      const { trainSequenceModel } = await import('../tasks/seq/sequences.js');
       const o = typedOptions(cmd);
       if (o.conditional && o.unconditioned) throw new Error('choose --conditional or --unconditioned, not both');
       const r = await trainSequenceModel({
@@ -78,6 +74,9 @@ Examples:
   latentkit seq-strip runs/moving -n 8 --first 100 --scale 3 -o more.png
   latentkit seq-strip runs/ts -o windows.png          time series: features x time, input over reconstruction`)
     .action(async (dir: string, o) => {
+      const { csvWindowsForRun, loadSeqRun, movingGenerators, movingStrip, predictSequences, windowStrip } = await import('../tasks/seq/sequences.js');
+      const { dataSource, loadFashionMnist } = await import('../data/fashion-mnist.js');
+      const { reconstructionFigure } = await import('../viz/png.js');
       formatOf(o.output, { '.png': 'png' });
       const run = loadSeqRun(dir, o.checkpoint);
       const ids = Array.from({ length: o.count }, (_, i) => o.first + i);
@@ -114,6 +113,9 @@ Examples:
   latentkit ts-anomaly runs/ts --csv weather.csv -o scores.csv
   latentkit ts-anomaly runs/ts --csv injected.csv --label-column anomaly -o scores.csv`)
     .action(async (dir: string, o) => {
+      const { csvWindowsForRun, loadSeqRun, scoresCsv, scoreWindows } = await import('../tasks/seq/sequences.js');
+      const { readCsvSeries, windowLabels } = await import('../data/sequences.js');
+      const { auroc } = await import('../metrics/ranking.js');
       formatOf(o.output, { '.csv': 'csv' });
       const run = loadSeqRun(dir, o.checkpoint);
       const { series, windows } = csvWindowsForRun(run, o.csv, o.stride);

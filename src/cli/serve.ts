@@ -1,6 +1,5 @@
 // The serve command: the HTTP service of src/serve/.
 import type { Command } from 'commander';
-import { serve } from '../serve/server.js';
 import { runCommand, floatArg, intArg, positiveInt } from './args.js';
 
 export function registerServe(program: Command): void {
@@ -31,6 +30,7 @@ Examples:
   curl -s -H 'Content-Type: image/png' -H 'Accept: image/png' --data-binary @shoe.png localhost:8080/reconstruct -o recon.png
   curl -s -H 'Content-Type: application/json' -d '{"id": 42, "k": 5}' localhost:8080/search`)
     .action(async (dir: string, o) => {
+      const { serve } = await import('../serve/server.js');
       const s = await serve(dir, {
         port: o.port, host: o.host, workers: o.workers, index: o.index === true ? undefined : o.index, threshold: o.threshold, maxBatch: o.maxBatch, maxRequestBatch: o.maxBatch,
         bodyLimit: o.bodyLimit, logger: !!o.log, checkpoint: o.checkpoint, token: o.token ?? (process.env.LATENTKIT_TOKEN || undefined), insecure: !!o.insecure, maxConnections: o.maxConnections, maxAnswerBytes: o.maxAnswerBytes,

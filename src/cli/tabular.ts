@@ -1,10 +1,10 @@
 // Tabular commands: schema, train-tabular, column-errors, encode-tabular, probe.
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { formatProbe, runProbe, type FeatureSet, type HeadKind } from '../tasks/tabular/probe.js';
-import { encodeRows, loadTabular, loadTabularRun, tabularRunErrors, trainTabular, type TabularOutput } from '../tasks/tabular/tabular.js';
+import type { FeatureSet, HeadKind } from '../tasks/tabular/probe.js';
+import type { TabularOutput } from '../tasks/tabular/tabular.js';
 import { parseNoise } from '../data/noise.js';
-import { formatColumnErrors, formatSchema, readTable, rowLabel, type CsvOptions } from '../data/tabular/index.js';
+import type { CsvOptions } from '../data/tabular/index.js';
 import { batchSizeOption, runCommand, epochsOption, floatArg, intArg, lrOption, reportTraining, runFolderOption, typedOptions } from './args.js';
 import { formatOf, jsonOption, outputOption, reporter, writeOutput } from './output.js';
 
@@ -84,6 +84,8 @@ Examples:
   latentkit schema data.csv --target label -o schema.json      then edit types and use --schema schema.json
   latentkit schema breast_cancer.csv --skip-lines 1 --no-header`)
     .action(async (path: string, o) => {
+      const { loadTabular } = await import('../tasks/tabular/tabular.js');
+      const { formatSchema } = await import('../data/tabular/index.js');
       if (o.output) formatOf(o.output, JSON_FILE);
       const { table, schema } = await loadTabular({ path, csv: csvOf(o), schemaFile: o.schema, exclude: o.target ? [o.target] : [], maxCategories: o.maxCategories });
       const say = reporter(o);
@@ -130,6 +132,8 @@ Examples:
   latentkit train-tabular data.csv --config dae.json --schema schema.json
   latentkit train-tabular data.csv --out runs/dae --resume                continue after an interruption`)
     .action(async (path: string, _o, cmd: Command) => {
+      const { trainTabular } = await import('../tasks/tabular/tabular.js');
+      const { formatColumnErrors } = await import('../data/tabular/index.js');
       const o = typedOptions(cmd);
       const model: Record<string, unknown> = { hidden: o.hidden, bottleneck: o.bottleneck, activation: o.activation, dropout: o.dropout, batchNorm: o.batchNorm, noise: o.noise };
       const r = await trainTabular({
@@ -153,6 +157,8 @@ Examples:
   )
     .addHelpText('after', '\nExample:\n  latentkit column-errors runs/dae new-rows.csv -o errors.json')
     .action(async (dir: string, path: string, o) => {
+      const { loadTabularRun, tabularRunErrors } = await import('../tasks/tabular/tabular.js');
+      const { formatColumnErrors, readTable } = await import('../data/tabular/index.js');
       if (o.output) formatOf(o.output, JSON_FILE);
       const run = loadTabularRun(dir, o.checkpoint);
       const table = await readTable(path, csvOf(o));
@@ -171,6 +177,8 @@ Examples:
   )
     .addHelpText('after', '\nExamples:\n  latentkit encode-tabular runs/dae data.csv -o codes.csv\n  latentkit encode-tabular runs/dae data.csv --what features -o deep-stack.csv')
     .action(async (dir: string, path: string, o) => {
+      const { encodeRows, loadTabularRun } = await import('../tasks/tabular/tabular.js');
+      const { readTable, rowLabel } = await import('../data/tabular/index.js');
       formatOf(o.output, { '.csv': 'csv' });
       const run = loadTabularRun(dir, o.checkpoint);
       const table = await readTable(path, csvOf(o));
@@ -225,6 +233,7 @@ Examples:
   latentkit probe claims.csv --target claim --recipe porto-seguro                 the Porto Seguro recipe (heavy: 3x1500 DAE)
   latentkit probe claims.csv --target claim --recipe porto-seguro --dae-hidden 256 --dae-code 256   the recipe at CPU size`)
     .action(async (path: string, o) => {
+      const { formatProbe, runProbe } = await import('../tasks/tabular/probe.js');
       if (o.output) formatOf(o.output, JSON_FILE);
       const r = await runProbe({
         path, csv: csvOf(o), schemaFile: o.schema, maxCategories: o.maxCategories, target: o.target, task: o.task, folds: o.folds, seed: o.seed,

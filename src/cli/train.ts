@@ -1,9 +1,7 @@
 // `latentkit train`
 import type { Command } from 'commander';
-import { trainImageAutoencoder } from '../tasks/image/train.js';
 import { presetNames } from '../models/index.js';
-import { parseImageSize } from '../data/run-images.js';
-import { addOptions, dataDirOption, intArg, reportTraining, runFolderOption, trainingOptions, typedOptions } from './args.js';
+import { addOptions, dataDirOption, intArg, parseImageSize, reportTraining, runFolderOption, trainingOptions, typedOptions } from './args.js';
 import { jsonOption } from './output.js';
 
 export function registerTrain(program: Command): void {
@@ -50,6 +48,7 @@ Examples:
   latentkit train --images photos/ --preset cnn --image-size 32 --channels 3 --bottleneck 32   colour, 32x32
   latentkit train --preset cnn --classes sneaker --out runs/sneakers   one class (then: anomaly runs/sneakers)`)
     .action(async (_o, cmd: Command) => {
+      const { trainImageAutoencoder } = await import('../tasks/image/train.js');
       const o = typedOptions(cmd);
       const r = await trainImageAutoencoder({
         preset: o.preset, configFile: o.config, bottleneck: o.bottleneck, dataDir: o.dataDir, images: o.images, imageSize: o.imageSize, channels: o.channels, classes: o.classes, skipBad: o.skipBad, augment: o.augment, stream: o.stream, epochs: o.epochs, batchSize: o.batchSize,

@@ -1,8 +1,6 @@
 // Commands for variational autoencoder runs: generate, interpolate, manifold, latent-plot.
 // The work is in src/tasks/vae/vae.ts; these only parse arguments and write files.
 import type { Command } from 'commander';
-import { encodeImages, generateSamples, interpolateImages, latentManifold, latentPoints, latentScatterSvg, loadVaeRun, samplesPng, svgToPng } from '../tasks/vae/vae.js';
-import { dataSource, loadFashionMnist } from '../data/fashion-mnist.js';
 import { runCommand, countOption, dataDirOption, floatArg, intArg } from './args.js';
 import { formatOf, outputOption, reporter, writeOutput } from './output.js';
 
@@ -19,6 +17,7 @@ export function registerVae(program: Command): void {
     .option('--scale <N>', 'pixel scale', intArg, 2)
     .addHelpText('after', '\nExamples:\n  latentkit generate logs/trial_3_autoencoder -o grid.png\n  latentkit generate runs/vae16 -n 100 --seed 7 -o samples.png')
     .action(async (dir: string, o) => {
+      const { generateSamples, loadVaeRun, samplesPng } = await import('../tasks/vae/vae.js');
       formatOf(o.output, PNG_ONLY);
       const run = loadVaeRun(dir, o.checkpoint);
       const s = await generateSamples(run.model, { n: o.count, seed: o.seed, std: o.std });
@@ -35,6 +34,8 @@ export function registerVae(program: Command): void {
     .addOption(dataDirOption())
     .addHelpText('after', '\nThe strip shows image I, the decoded points from code(I) to code(J), then image J.\n\nExample:\n  latentkit interpolate logs/trial_3_autoencoder --from 0 --to 1 --steps 10 -o strip.png')
     .action(async (dir: string, o) => {
+      const { interpolateImages, loadVaeRun, samplesPng } = await import('../tasks/vae/vae.js');
+      const { dataSource, loadFashionMnist } = await import('../data/fashion-mnist.js');
       formatOf(o.output, PNG_ONLY);
       const run = loadVaeRun(dir, o.checkpoint);
       const data = await loadFashionMnist('test', dataSource(o.dataDir));
@@ -50,6 +51,7 @@ export function registerVae(program: Command): void {
     .option('--scale <N>', 'pixel scale', intArg, 1)
     .addHelpText('after', '\nCodes are the standard normal quantiles of 0.05 ... 0.95: z1 left to right, z2 bottom to top.\n\nExamples:\n  latentkit train --preset vae-mlp --bottleneck 2 --out runs/vae2\n  latentkit manifold runs/vae2 -o manifold.png --size 20')
     .action(async (dir: string, o) => {
+      const { latentManifold, loadVaeRun, samplesPng } = await import('../tasks/vae/vae.js');
       formatOf(o.output, PNG_ONLY);
       const run = loadVaeRun(dir, o.checkpoint);
       const r = await latentManifold(run.model, { size: o.size });
@@ -63,6 +65,8 @@ export function registerVae(program: Command): void {
     .addOption(dataDirOption())
     .addHelpText('after', '\nExamples:\n  latentkit latent-plot runs/vae2 -o latent.svg\n  latentkit latent-plot runs/vae16 --limit 10000 -o latent.png')
     .action(async (dir: string, o) => {
+      const { encodeImages, latentPoints, latentScatterSvg, loadVaeRun, svgToPng } = await import('../tasks/vae/vae.js');
+      const { dataSource, loadFashionMnist } = await import('../data/fashion-mnist.js');
       const format = formatOf(o.output, SVG_OR_PNG);
       const run = loadVaeRun(dir, o.checkpoint);
       if (o.limit < 1) throw new Error('--limit must be at least 1');

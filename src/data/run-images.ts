@@ -25,14 +25,6 @@ export function imageFolderOf(dataset: string | undefined): string | undefined {
   return dataset?.startsWith('images:') ? dataset.slice('images:'.length) : undefined;
 }
 
-/** "32" or "32x48" (H x W) -> [H, W]. */
-export function parseImageSize(v: string): [number, number] {
-  const m = /^(\d+)(?:x(\d+))?$/i.exec(v.trim());
-  const hw = m ? [Number(m[1]), Number(m[2] ?? m[1])] : [];
-  if (!m || hw.some((x) => !(x >= 2 && x <= 4096))) throw new Error(`--image-size: expected H or HxW with sizes 2..4096, e.g. 32 or 64x48, got "${v}"`);
-  return hw as [number, number];
-}
-
 /**
  * The input shape of a new run: --image-size and --channels where given; the rest from the
  * images (a folder's first image size, 3 channels if any image is in colour; Fashion-MNIST

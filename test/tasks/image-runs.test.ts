@@ -13,7 +13,8 @@ import { embedRun, readEmbeddingsParquet } from '../../src/tasks/embed/embed.js'
 import { trainImageAutoencoder } from '../../src/tasks/image/train.js';
 import { FASHION_MNIST_CLASSES } from '../../src/data/fashion-mnist.js';
 import { conformImages, readImageFile } from '../../src/data/image-file.js';
-import { loadRunImages, parseClasses, parseImageSize } from '../../src/data/run-images.js';
+import { loadRunImages, parseClasses } from '../../src/data/run-images.js';
+import { parseImageSize } from '../../src/cli/args.js';
 import { buildModel } from '../../src/models/index.js';
 import { createService } from '../../src/serve/server.js';
 import { buildReport } from '../../src/tasks/report/report.js';
@@ -65,8 +66,8 @@ describe('argument parsing', () => {
   test('--image-size H or HxW', () => {
     assert.deepEqual(parseImageSize('32'), [32, 32]);
     assert.deepEqual(parseImageSize('64x48'), [64, 48]);
-    assert.throws(() => parseImageSize('0'), /--image-size/);
-    assert.throws(() => parseImageSize('32x'), /--image-size/);
+    assert.throws(() => parseImageSize('0'), /expected H or HxW/);
+    assert.throws(() => parseImageSize('32x'), /expected H or HxW/);
   });
 
   test('--classes: indices and Fashion-MNIST names, ignoring case and punctuation', () => {

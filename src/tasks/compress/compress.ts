@@ -14,8 +14,8 @@ import { imageQuality, type ImageQuality } from '../../metrics/image-quality.js'
 import { loadRun } from '../../train/run-folder.js';
 import { AutoencoderRunner } from '../../runtime/inference.js';
 
-export type CodeDtype = 'float32' | 'float16' | 'int8';
-export const CODE_DTYPES: readonly CodeDtype[] = ['float32', 'float16', 'int8'];
+import { CODE_DTYPES, type CodeDtype } from './code-dtypes.js';
+export { CODE_DTYPES, type CodeDtype };
 const MAGIC = 'LKC1';
 
 // ---------------------------------------------------------------------------------------------
