@@ -190,7 +190,24 @@ test('/generate: only for models with a prior; a VAE decodes seeded samples', as
     assert.deepEqual(b.json().images, j.images);
     const png = await vae.app.inject({ method: 'POST', url: '/generate', headers: { accept: 'image/png' }, payload: { n: 1 } });
     assert.equal(png.headers['content-type'], 'image/png');
-    assert.equal((await vae.app.inject({ method: 'POST', url: '/generate', payload: { n: 0 } })).statusCode, 400);
+    // The query string is text: numbers are read from it; a JSON body's numbers must be numbers.
+    const q = await vae.app.inject({ method: 'POST', url: '/generate?n=3&seed=7' });
+    assert.equal(q.statusCode, 200, q.body);
+    assert.deepEqual(q.json().images, j.images);
+    for (const [payload, msg] of [
+      [{ n: 0 }, /"n" must be a positive integer, got 0/],
+      [{ n: '3' }, /"n" must be a positive integer, got "3"/],
+      [{ std: 0 }, /"std" must be a positive number, got 0/],
+      [{ seed: 1.5 }, /"seed" must be an integer, got 1.5/],
+      [{ temperature: 2 }, /unknown field "temperature" in the body; it takes "n", "seed", "std"/],
+    ] as const) {
+      const r = await vae.app.inject({ method: 'POST', url: '/generate', payload });
+      assert.equal(r.statusCode, 400, JSON.stringify(payload));
+      assert.match(r.json().message, msg);
+    }
+    const badQuery = await vae.app.inject({ method: 'POST', url: '/generate?n=two' });
+    assert.equal(badQuery.statusCode, 400);
+    assert.match(badQuery.json().message, /"n" must be a positive integer, got "two"/);
   } finally {
     await vae.close();
   }
