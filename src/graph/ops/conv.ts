@@ -5,7 +5,7 @@ import { formatShape } from '../ir.js';
 import { defineOp } from '../registry.js';
 import { Tensor } from '../tensor-core.js';
 
-interface Geometry {
+export interface Geometry {
   k: number[];
   s: number[];
   d: number[];
@@ -14,7 +14,7 @@ interface Geometry {
   group: number;
 }
 
-function geometry(attrs: Attrs, k: number[]): Geometry {
+export function geometry(attrs: Attrs, k: number[]): Geometry {
   const n = k.length;
   const pads = (attrs.pads as number[] | undefined) ?? new Array(2 * n).fill(0);
   return {
@@ -48,7 +48,7 @@ const spatialAxes = (r: number) => Array.from({ length: r - 2 }, (_, i) => i + 2
  * dW[a, b, k] = sum_n sum_p src[n, a, p*d + k*s - pad] * kern[n, b, p]  (returned as [b?]).
  * `src` plays the zero-padded signal, `kern` the cotangent/activation acting as the kernel.
  */
-function weightGrad(src: Tensor, kern: Tensor, g: Geometry, kernel: number[]): Tensor {
+export function weightGrad(src: Tensor, kern: Tensor, g: Geometry, kernel: number[]): Tensor {
   const r = src.rank;
   const out = src
     .transpose(perm01(r))
@@ -57,6 +57,81 @@ function weightGrad(src: Tensor, kern: Tensor, g: Geometry, kernel: number[]): T
   const needsSlice = sp.some((a, i) => out.shape[a] !== kernel[i]);
   const sliced = needsSlice ? out.slice(kernel.map(() => 0), kernel, sp) : out;
   return sliced.transpose(perm01(r)); // [kern channels, src channels, ...kernel]
+}
+
+export type PatchMode = 'gather' | 'conv';
+
+/**
+ * The same weight gradient as `weightGrad`, as patch extraction + MatMul (im2col):
+ * dW[a, b, k] = sum_n sum_p kern[n, a, p] * sig[n, b, p*s + k*d - pad].
+ * Patches of the (padded) signal: 'gather' (one Gather, constant indices, channels last:
+ * [N, P, K*B]) or 'conv' (a grouped Conv with one-hot kernels per signal channel: [N, B*K, P]). The sum over n and p is one
+ * batched MatMul over n and a ReduceSum. Returns [kern channels, sig channels, ...kernel].
+ */
+export function patchWeightGrad(sig: Tensor, kern: Tensor, g: Geometry, kernel: number[], mode: PatchMode = 'gather'): Tensor {
+  const r = sig.rank, nsp = r - 2;
+  const a = kern.shape[1] as number, b = sig.shape[1] as number;
+  const padded = [...g.pb, ...g.pe].some((p) => p !== 0) ? sig.op('Pad', [sig.ints([0, 0, ...g.pb, 0, 0, ...g.pe])]) : sig;
+  const sp = spatialOf(padded.v), pk = spatialOf(kern.v);
+  const prod = (xs: number[]) => xs.reduce((p, q) => p * q, 1);
+  const S = prod(sp), P = prod(pk), K = prod(kernel);
+  const n = sig.shape[0]!;
+  const k3 = kern.reshape([n, a, P]);
+  const sAxes = Array.from({ length: nsp }, (_, i) => i + 2);
+  const offsets = Array.from({ length: K }, (_, k) => {
+    const o: number[] = [];
+    for (let i = nsp - 1, rk = k; i >= 0; i--, rk = Math.floor(rk / kernel[i + 1]!)) o.unshift(rk % kernel[i]!);
+    return o;
+  });
+  if (mode === 'gather') {
+    const idx = new BigInt64Array(P * K);
+    for (let p = 0; p < P; p++)
+      for (let k = 0; k < K; k++) {
+        let rp = p, q = 0, stride = 1;
+        for (let i = nsp - 1; i >= 0; i--) {
+          const pi = rp % pk[i]!;
+          rp = Math.floor(rp / pk[i]!);
+          q += (pi * g.s[i]! + offsets[k]![i]! * g.d[i]!) * stride;
+          stride *= sp[i]!;
+        }
+        idx[p * K + k] = BigInt(q);
+      }
+    const flat = b === 1 ? padded.reshape([n, S]) : padded.reshape([n, b, S]).transpose([0, 2, 1]); // [N, S(, B)]
+    const patches = flat.gather(sig.constant({ dtype: 'int64', dims: [P, K], data: idx }, 'conv_patch_index'), 1).reshape([n, P, K * b]);
+    const dw = k3.matmul(patches).sum([0]); // [A, K*B], k-major
+    return b === 1 ? dw.reshape([a, 1, ...kernel]) : dw.reshape([a, ...kernel, b]).transpose([0, r - 1, ...sAxes.map((i) => i - 1)]);
+  }
+  // One-hot kernels, one group per signal channel: output channel c*K + k is offset k of channel c.
+  const onehot = new Float32Array(b * K * K);
+  for (let c = 0; c < b * K; c++) onehot[c * K + (c % K)] = 1;
+  const w = sig.constant({ dtype: 'float32', dims: [b * K, 1, ...kernel], data: onehot }, 'conv_patch_kernel');
+  const patches = padded.conv(w, undefined, { strides: g.s, dilations: g.d, group: b }).reshape([n, b * K, P]); // rows b-major
+  const dw = k3.matmul(patches.transpose([0, 2, 1])).sum([0]); // [A, rows]
+  return dw.reshape([a, b, ...kernel]);
+}
+
+/**
+ * Which weight-gradient form to emit for one (signal, kernel operand) pair. All three copy every
+ * patch of the signal once; they differ in how many contiguous pieces they copy it in, which is
+ * what the isolated timings follow (bench/conv-wgrad.ts, DESIGN.md "Conv weight gradients"):
+ * - 'conv' (one-hot Conv patches) for a one-channel signal: onnxruntime's im2col copies whole
+ *   output rows, where the swapped Conv copies rows of kernel width (kw floats) per position.
+ * - 'gather' when the signal has more channels than the kernel is wide: Gather copies B-float
+ *   channel blocks, fewer pieces than the swapped Conv's kw-float rows.
+ * - the swapped Conv otherwise, and always when the kernel operand is a single position (its Conv
+ *   is then pointwise: a GEMM with no im2col at all).
+ */
+export function weightGradMode(sig: Value, kern: Value, kernel: number[]): PatchMode | 'swap' {
+  const b = sig.shape[1] as number;
+  const positions = spatialOf(kern).reduce((p, q) => p * q, 1);
+  if (positions === 1) return 'swap';
+  if (b === 1) return 'conv';
+  return b > kernel[kernel.length - 1]! ? 'gather' : 'swap';
+}
+
+function anyWeightGrad(sig: Tensor, kern: Tensor, g: Geometry, kernel: number[]): Tensor {
+  const mode = weightGradMode(sig.v, kern.v, kernel);
+  return mode === 'swap' ? weightGrad(sig, kern, g, kernel) : patchWeightGrad(sig, kern, g, kernel, mode);
 }
 
 /** Apply `fn` per channel group (split along axis 1) and concatenate along axis 0. */
@@ -87,7 +162,7 @@ defineOp('Conv', {
       const outputPadding = inSp.map((n, i) => n + g.pb[i]! + g.pe[i]! - g.d[i]! * (kernel[i]! - 1) - 1 - (outSp[i]! - 1) * g.s[i]!);
       dx = d!.convTranspose(w!, undefined, { strides: g.s, pads: [...g.pb, ...g.pe], dilations: g.d, group: g.group, output_padding: outputPadding });
     }
-    if (needs[1]) dw = perGroup(x!, d!, g.group, (xi, di) => weightGrad(xi, di, g, kernel));
+    if (needs[1]) dw = perGroup(x!, d!, g.group, (xi, di) => anyWeightGrad(xi, di, g, kernel));
     if (b && needs[2]) db = d!.sum([0, ...spatialAxes(d!.rank)]);
     return [dx, dw, db];
   },
@@ -109,7 +184,7 @@ defineOp('ConvTranspose', {
     let dx: Tensor | undefined, dw: Tensor | undefined, db: Tensor | undefined;
     if (needs[0]) dx = d!.conv(w!, undefined, { strides: g.s, pads: [...g.pb, ...g.pe], dilations: g.d, group: g.group });
     // dW[ci, co, k] = sum x[n, ci, p] dY[n, co, p*s + k*d - pad]: dY is the signal, x the kernel.
-    if (needs[1]) dw = perGroup(x!, d!, g.group, (xi, di) => weightGrad(di, xi, g, kernel));
+    if (needs[1]) dw = perGroup(x!, d!, g.group, (xi, di) => anyWeightGrad(di, xi, g, kernel));
     if (b && needs[2]) db = d!.sum([0, ...spatialAxes(d!.rank)]);
     return [dx, dw, db];
   },
