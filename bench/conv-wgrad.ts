@@ -1,13 +1,15 @@
 // Conv / ConvTranspose weight gradients timed in isolation (DESIGN.md: "Measure ops in
-// isolation"): for each of the chapter model's layers, the weight-gradient subgraph alone (inputs
-// the signal and the cotangent/activation acting as kernel; output dW) as a small ONNX graph, best
-// of many runs, rounds alternating between candidates. CPU time is reported beside wall time.
+// isolation", "Conv weight gradients"): for each of the chapter model's layers, the
+// weight-gradient subgraph alone (inputs: the signal and the cotangent/activation acting as
+// kernel; output dW) as a small ONNX graph, best of many runs, rounds alternating between
+// candidates. CPU time is reported beside wall time. Candidates that are not in src/ (measured,
+// rejected) are written out here.
 // Usage:
 //   node --import tsx bench/conv-wgrad.ts [batch=32] [rounds=40] [runsPerRound=20] [layers=all]
 import { Graph } from '../src/graph/ir.js';
 import { Tensor } from '../src/graph/tensor.js';
 import '../src/graph/ops/index.js';
-import { type Geometry, patchWeightGrad, weightGrad } from '../src/graph/ops/conv.js';
+import { type Geometry, patchWeightGrad, sliceWeightGrad, weightGrad, weightGradForm } from '../src/graph/ops/conv.js';
 import { emitModel } from '../src/onnx/emit.js';
 import { createSession, floatTensor } from '../src/runtime/ort.js';
 import { Rng } from '../src/util/random.js';
@@ -23,34 +25,71 @@ const LAYERS: Record<string, { sig: number[]; kern: number[]; g: Geometry }> = {
   'decoder.2 ConvT dW': { sig: [4, 13, 13], kern: [16, 5, 5], g: geo(5, 2) },
   'decoder.4 ConvT dW': { sig: [1, 28, 28], kern: [4, 13, 13], g: geo(4, 2) },
 };
+const prod = (xs: number[]) => xs.reduce((p, q) => p * q, 1);
+const spatial = (t: Tensor) => t.shape.slice(2) as number[];
+const kernelOffsets = (k: number[]) => Array.from({ length: prod(k) }, (_, i) => [Math.floor(i / k[1]!), i % k[1]!]);
+
+/** Rejected: Gather patches (constant indices, channels last: [N, P, K*B]) + batched MatMul + sum. */
+function gatherPatches(sig: Tensor, kern: Tensor, g: Geometry): Tensor {
+  const [a, b] = [kern.shape[1] as number, sig.shape[1] as number];
+  const sp = spatial(sig), pk = spatial(kern), P = prod(pk), K = prod(g.k);
+  const idx = new BigInt64Array(P * K);
+  const offs = kernelOffsets(g.k);
+  for (let p = 0; p < P; p++)
+    for (let k = 0; k < K; k++) idx[p * K + k] = BigInt((Math.floor(p / pk[1]!) * g.s[0]! + offs[k]![0]!) * sp[1]! + (p % pk[1]!) * g.s[1]! + offs[k]![1]!);
+  const flat = b === 1 ? sig.reshape(['N', prod(sp)]) : sig.reshape(['N', b, prod(sp)]).transpose([0, 2, 1]);
+  const patches = flat.gather(sig.constant({ dtype: 'int64', dims: [P, K], data: idx }, 'idx'), 1).reshape(['N', P, K * b]);
+  const dw = kern.reshape(['N', a, P]).matmul(patches).sum([0]);
+  return dw.reshape([a, ...g.k, b]).transpose([0, 3, 1, 2]);
+}
+
+/** Rejected for B > 1: a grouped Conv with one-hot kernels per signal channel as patches. */
+function groupedOneHot(sig: Tensor, kern: Tensor, g: Geometry): Tensor {
+  const [a, b] = [kern.shape[1] as number, sig.shape[1] as number];
+  const K = prod(g.k), P = prod(spatial(kern));
+  const onehot = new Float32Array(b * K * K);
+  for (let c = 0; c < b * K; c++) onehot[c * K + (c % K)] = 1;
+  const w = sig.constant({ dtype: 'float32', dims: [b * K, 1, ...g.k], data: onehot }, 'onehot');
+  const patches = sig.conv(w, undefined, { strides: g.s, group: b }).reshape(['N', b * K, P]);
+  return kern.reshape(['N', a, P]).matmul(patches.transpose([0, 2, 1])).sum([0]).reshape([a, b, ...g.k]);
+}
+
 type Variant = (sig: Tensor, kern: Tensor, g: Geometry) => Tensor;
 const VARIANTS: Record<string, Variant> = {
-  'Conv, batch<->channels (before)': (s, k, g) => weightGrad(s, k, g, g.k),
-  'Gather patches + MatMul': (s, k, g) => patchWeightGrad(s, k, g, g.k, 'gather'),
-  'one-hot Conv patches + MatMul': (s, k, g) => patchWeightGrad(s, k, g, g.k, 'conv'),
+  'swapped Conv': (s, k, g) => weightGrad(s, k, g, g.k),
+  'one-hot Conv patches + MatMul': (s, k, g) => (s.shape[1] === 1 ? patchWeightGrad(s, k, g, g.k) : groupedOneHot(s, k, g)),
+  'Gather patches + MatMul': gatherPatches,
+  'channels-last Slice + GEMM per offset': (s, k, g) => sliceWeightGrad(s, k, g, g.k),
 };
 const rng = new Rng(3);
 const only = layersArg ? layersArg.split(',') : undefined;
 for (const [layer, { sig, kern, g }] of Object.entries(LAYERS)) {
   if (only && !only.some((o) => layer.startsWith(o))) continue;
   const feeds = {
-    s: floatTensor(new Float32Array(N * sig.reduce((a, b) => a * b)).map(() => rng.uniform() - 0.5), [N, ...sig]),
-    k: floatTensor(new Float32Array(N * kern.reduce((a, b) => a * b)).map(() => rng.uniform() - 0.5), [N, ...kern]),
+    s: floatTensor(new Float32Array(N * prod(sig)).map(() => rng.uniform() - 0.5), [N, ...sig]),
+    k: floatTensor(new Float32Array(N * prod(kern)).map(() => rng.uniform() - 0.5), [N, ...kern]),
   };
   const cands = [];
   for (const [name, f] of Object.entries(VARIANTS)) {
     const gr = new Graph();
     const s = new Tensor(gr, gr.input('s', 'float32', ['N', ...sig]));
     const k = new Tensor(gr, gr.input('k', 'float32', ['N', ...kern]));
-    gr.outputs = [f(s, k, g).v];
+    let out: Tensor;
+    try {
+      out = f(s, k, g);
+    } catch (e) {
+      console.log(`  (${layer}: ${name} not built: ${(e as Error).message.slice(0, 80)})`);
+      continue;
+    }
+    gr.outputs = [out.v];
     const sess = await createSession(emitModel(gr));
-    const out = (await sess.run(feeds))[gr.outputs[0]!.name]!.data as Float32Array;
-    cands.push({ name, sess, out, nodes: gr.nodes.length, best: Infinity, bestCpu: Infinity });
+    const data = (await sess.run(feeds))[gr.outputs[0]!.name]!.data as Float32Array;
+    cands.push({ name, sess, data, nodes: gr.nodes.length, best: Infinity, bestCpu: Infinity });
   }
-  const ref = cands[0]!.out;
+  const ref = cands[0]!.data;
   for (const c of cands) {
-    const err = c.out.reduce((m, v, i) => Math.max(m, Math.abs(v - ref[i]!)), 0);
-    if (c.out.length !== ref.length || err > 1e-3 * Math.max(1, ...ref.map(Math.abs))) throw new Error(`${layer}: ${c.name} differs (${err})`);
+    const err = c.data.reduce((m, v, i) => Math.max(m, Math.abs(v - ref[i]!)), 0);
+    if (c.data.length !== ref.length || err > 1e-3 * Math.max(1, ...ref.map(Math.abs))) throw new Error(`${layer}: ${c.name} differs (${err})`);
   }
   for (let r = 0; r < Number(roundsArg); r++)
     for (const c of cands) {
@@ -60,6 +99,8 @@ for (const [layer, { sig, kern, g }] of Object.entries(LAYERS)) {
       c.best = Math.min(c.best, (performance.now() - t0) / Number(runsArg));
       c.bestCpu = Math.min(c.bestCpu, (cpu.user + cpu.system) / 1000 / Number(runsArg));
     }
-  console.log(`${layer}: signal [${N},${sig}], kernel operand [${N},${kern}], k=${g.k[0]} s=${g.s[0]}; best of ${roundsArg}x${runsArg}`);
+  const probe = new Graph();
+  const form = weightGradForm(probe.input('s', 'float32', ['N', ...sig]), probe.input('k', 'float32', ['N', ...kern]), g);
+  console.log(`${layer}: signal [${N},${sig}], kernel operand [${N},${kern}], k=${g.k[0]} s=${g.s[0]}; best of ${roundsArg}x${runsArg}; src/ emits '${form}'`);
   for (const c of cands) console.log(`  ${c.name.padEnd(34)} ${c.best.toFixed(3)} ms wall, ${c.bestCpu.toFixed(3)} ms CPU (${c.nodes} nodes)`);
 }

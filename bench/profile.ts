@@ -47,6 +47,7 @@ if (filter) {
   const re = new RegExp(filter);
   const byLayer = new Map<string, number>();
   for (const [n, us] of byNode) if (re.test(n)) byLayer.set(n.split('#')[0]!, (byLayer.get(n.split('#')[0]!) ?? 0) + us);
+  if (process.env.PROFILE_NODES) for (const [n, us] of [...byNode].filter(([n]) => re.test(n)).sort((a, b) => b[1] - a[1])) console.log(`  ${n.padEnd(70)} ${(us / steps / 1000).toFixed(3)}`);
   console.log(`\nlayers matching /${filter}/ (ms/step):`);
   for (const [n, us] of [...byLayer].sort((a, b) => a[0].localeCompare(b[0]))) console.log(`${n.padEnd(60)} ${(us / steps / 1000).toFixed(3)}`);
 }

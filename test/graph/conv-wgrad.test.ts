@@ -1,12 +1,12 @@
 // Conv / ConvTranspose weight gradients: the three emitted forms (the swapped Conv, one-hot Conv
-// patches + MatMul, Gather patches + MatMul) give the same dW on every geometry, and the form
+// patches + MatMul, channels-last slices + GEMM per offset) give the same dW on every geometry, and the form
 // chosen per shape is the measured one (DESIGN.md "Conv weight gradients").
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Graph } from '../../src/graph/ir.js';
 import { Tensor } from '../../src/graph/tensor.js';
 import '../../src/graph/ops/index.js';
-import { type Geometry, patchWeightGrad, weightGrad, weightGradMode } from '../../src/graph/ops/conv.js';
+import { type Geometry, patchWeightGrad, sliceWeightGrad, weightGrad, weightGradForm } from '../../src/graph/ops/conv.js';
 import { emitModel } from '../../src/onnx/emit.js';
 import { createSession, floatTensor } from '../../src/runtime/ort.js';
 import { Rng } from '../../src/util/random.js';
@@ -20,6 +20,7 @@ const cases: { name: string; sig: number[]; kern: number[]; g: Geometry }[] = [
   { name: 'Conv1d 4 channels', sig: [2, 4, 11], kern: [2, 3, 5], g: geo([3], [2], [1], [1], [0]) },
   { name: 'ConvT 1 output channel', sig: [2, 1, 8, 10], kern: [2, 3, 4, 5], g: geo([4, 3], [2, 2], [1, 1], [1, 0], [1, 1]) },
   { name: 'Conv 3-D 3 channels', sig: [2, 3, 5, 4, 6], kern: [2, 2, 4, 3, 3], g: geo([2, 2, 2], [1, 1, 2], [1, 1, 1], [0, 0, 0], [0, 0, 0]) },
+  { name: 'Conv1d 1 channel', sig: [3, 1, 12], kern: [3, 2, 5], g: geo([3], [2], [2], [1], [0]) },
 ];
 
 for (const c of cases)
@@ -28,7 +29,8 @@ for (const c of cases)
     const gr = new Graph();
     const s = new Tensor(gr, gr.input('s', 'float32', ['N', ...c.sig.slice(1)]));
     const k = new Tensor(gr, gr.input('k', 'float32', ['N', ...c.kern.slice(1)]));
-    gr.outputs = [weightGrad(s, k, c.g, c.g.k).v, patchWeightGrad(s, k, c.g, c.g.k, 'gather').v, patchWeightGrad(s, k, c.g, c.g.k, 'conv').v];
+    gr.outputs = [weightGrad(s, k, c.g, c.g.k).v, sliceWeightGrad(s, k, c.g, c.g.k).v];
+    if (c.sig[1] === 1) gr.outputs.push(patchWeightGrad(s, k, c.g, c.g.k).v);
     const sess = await createSession(emitModel(gr));
     const rand = (shape: number[]) => floatTensor(new Float32Array(shape.reduce((a, b) => a * b)).map(() => rng.uniform() - 0.5), shape);
     const out = await sess.run({ s: rand(c.sig), k: rand(c.kern) });
@@ -43,11 +45,13 @@ for (const c of cases)
 
 test('weight-gradient form per layer of the chapter model', () => {
   const gr = new Graph();
-  const v = (...shape: number[]) => gr.input(`v${gr.nodes.length}_${shape.join('x')}`, 'float32', ['N', ...shape]);
+  let i = 0;
+  const v = (...shape: number[]) => gr.input(`v${i++}`, 'float32', ['N', ...shape]);
+  const k = (n: number, s = 1) => geo([n, n], [s, s], [1, 1], [0, 0], [0, 0]);
   // Conv: signal X, kernel operand dY. ConvTranspose: signal dY, kernel operand X.
-  assert.equal(weightGradMode(v(1, 28, 28), v(16, 25, 25), [4, 4]), 'conv'); // encoder.0
-  assert.equal(weightGradMode(v(16, 12, 12), v(4, 9, 9), [4, 4]), 'gather'); // encoder.3
-  assert.equal(weightGradMode(v(16, 5, 5), v(4, 1, 1), [5, 5]), 'swap'); // decoder.0
-  assert.equal(weightGradMode(v(4, 13, 13), v(16, 5, 5), [5, 5]), 'swap'); // decoder.2
-  assert.equal(weightGradMode(v(1, 28, 28), v(4, 13, 13), [4, 4]), 'conv'); // decoder.4
+  assert.equal(weightGradForm(v(1, 28, 28), v(16, 25, 25), k(4)), 'patches'); // encoder.0
+  assert.equal(weightGradForm(v(16, 12, 12), v(4, 9, 9), k(4)), 'slices'); // encoder.3
+  assert.equal(weightGradForm(v(16, 5, 5), v(4, 1, 1), k(5, 2)), 'swap'); // decoder.0
+  assert.equal(weightGradForm(v(4, 13, 13), v(16, 5, 5), k(5, 2)), 'swap'); // decoder.2
+  assert.equal(weightGradForm(v(1, 28, 28), v(4, 13, 13), k(4, 2)), 'patches'); // decoder.4
 });

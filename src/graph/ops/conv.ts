@@ -59,79 +59,77 @@ export function weightGrad(src: Tensor, kern: Tensor, g: Geometry, kernel: numbe
   return sliced.transpose(perm01(r)); // [kern channels, src channels, ...kernel]
 }
 
-export type PatchMode = 'gather' | 'conv';
-
 /**
- * The same weight gradient as `weightGrad`, as patch extraction + MatMul (im2col):
- * dW[a, b, k] = sum_n sum_p kern[n, a, p] * sig[n, b, p*s + k*d - pad].
- * Patches of the (padded) signal: 'gather' (one Gather, constant indices, channels last:
- * [N, P, K*B]) or 'conv' (a grouped Conv with one-hot kernels per signal channel: [N, B*K, P]). The sum over n and p is one
- * batched MatMul over n and a ReduceSum. Returns [kern channels, sig channels, ...kernel].
+ * The same weight gradient as `weightGrad`, as patch extraction + MatMul (im2col), for a signal
+ * with one channel: dW[a, 0, k] = sum_n sum_p kern[n, a, p] * sig[n, 0, p*s + k*d - pad].
+ * The patches are a Conv of the (padded) signal with K one-hot kernels, [N, K, P] (onnxruntime's
+ * own im2col, copying whole rows of P), and the sum over n and p is one batched MatMul over n
+ * with a ReduceSum. Returns [kern channels, 1, ...kernel], as `weightGrad` does.
  */
-export function patchWeightGrad(sig: Tensor, kern: Tensor, g: Geometry, kernel: number[], mode: PatchMode = 'gather'): Tensor {
-  const r = sig.rank, nsp = r - 2;
-  const a = kern.shape[1] as number, b = sig.shape[1] as number;
+export function patchWeightGrad(sig: Tensor, kern: Tensor, g: Geometry, kernel: number[]): Tensor {
+  if (sig.shape[1] !== 1) throw new Error(`patchWeightGrad takes a one-channel signal, got ${formatShape(sig.shape)}`);
+  const a = kern.shape[1] as number, n = sig.shape[0]!;
   const padded = [...g.pb, ...g.pe].some((p) => p !== 0) ? sig.op('Pad', [sig.ints([0, 0, ...g.pb, 0, 0, ...g.pe])]) : sig;
-  const sp = spatialOf(padded.v), pk = spatialOf(kern.v);
-  const prod = (xs: number[]) => xs.reduce((p, q) => p * q, 1);
-  const S = prod(sp), P = prod(pk), K = prod(kernel);
-  const n = sig.shape[0]!;
-  const k3 = kern.reshape([n, a, P]);
-  const sAxes = Array.from({ length: nsp }, (_, i) => i + 2);
-  const offsets = Array.from({ length: K }, (_, k) => {
-    const o: number[] = [];
-    for (let i = nsp - 1, rk = k; i >= 0; i--, rk = Math.floor(rk / kernel[i + 1]!)) o.unshift(rk % kernel[i]!);
-    return o;
-  });
-  if (mode === 'gather') {
-    const idx = new BigInt64Array(P * K);
-    for (let p = 0; p < P; p++)
-      for (let k = 0; k < K; k++) {
-        let rp = p, q = 0, stride = 1;
-        for (let i = nsp - 1; i >= 0; i--) {
-          const pi = rp % pk[i]!;
-          rp = Math.floor(rp / pk[i]!);
-          q += (pi * g.s[i]! + offsets[k]![i]! * g.d[i]!) * stride;
-          stride *= sp[i]!;
-        }
-        idx[p * K + k] = BigInt(q);
-      }
-    const flat = b === 1 ? padded.reshape([n, S]) : padded.reshape([n, b, S]).transpose([0, 2, 1]); // [N, S(, B)]
-    const patches = flat.gather(sig.constant({ dtype: 'int64', dims: [P, K], data: idx }, 'conv_patch_index'), 1).reshape([n, P, K * b]);
-    const dw = k3.matmul(patches).sum([0]); // [A, K*B], k-major
-    return b === 1 ? dw.reshape([a, 1, ...kernel]) : dw.reshape([a, ...kernel, b]).transpose([0, r - 1, ...sAxes.map((i) => i - 1)]);
-  }
-  // One-hot kernels, one group per signal channel: output channel c*K + k is offset k of channel c.
-  const onehot = new Float32Array(b * K * K);
-  for (let c = 0; c < b * K; c++) onehot[c * K + (c % K)] = 1;
-  const w = sig.constant({ dtype: 'float32', dims: [b * K, 1, ...kernel], data: onehot }, 'conv_patch_kernel');
-  const patches = padded.conv(w, undefined, { strides: g.s, dilations: g.d, group: b }).reshape([n, b * K, P]); // rows b-major
-  const dw = k3.matmul(patches.transpose([0, 2, 1])).sum([0]); // [A, rows]
-  return dw.reshape([a, b, ...kernel]);
+  const P = spatialOf(kern.v).reduce((p, q) => p * q, 1), K = kernel.reduce((p, q) => p * q, 1);
+  const onehot = new Float32Array(K * K);
+  for (let k = 0; k < K; k++) onehot[k * K + k] = 1;
+  const w = sig.constant({ dtype: 'float32', dims: [K, 1, ...kernel], data: onehot }, 'conv_patch_kernel');
+  const patches = padded.conv(w, undefined, { strides: g.s, dilations: g.d }).reshape([n, K, P]);
+  const dw = kern.reshape([n, a, P]).matmul(patches.transpose([0, 2, 1])).sum([0]); // [A, K]
+  return dw.reshape([a, 1, ...kernel]);
 }
 
 /**
- * Which weight-gradient form to emit for one (signal, kernel operand) pair. All three copy every
- * patch of the signal once; they differ in how many contiguous pieces they copy it in, which is
- * what the isolated timings follow (bench/conv-wgrad.ts, DESIGN.md "Conv weight gradients"):
- * - 'conv' (one-hot Conv patches) for a one-channel signal: onnxruntime's im2col copies whole
- *   output rows, where the swapped Conv copies rows of kernel width (kw floats) per position.
- * - 'gather' when the signal has more channels than the kernel is wide: Gather copies B-float
- *   channel blocks, fewer pieces than the swapped Conv's kw-float rows.
- * - the swapped Conv otherwise, and always when the kernel operand is a single position (its Conv
- *   is then pointwise: a GEMM with no im2col at all).
+ * The same weight gradient for a signal with several channels, one GEMM per kernel offset:
+ * the signal channels-last once, then for each offset k a (strided) Slice of it, [N*P, B] rows
+ * contiguous, and dW[:, :, k] = kern [A, N*P] x slice [N*P, B]. Each slice is consumed while it
+ * is small, so nothing of size N*P*K is written at once (a Gather of all patches, measured, was
+ * memory-bound at batch 256). Returns [kern channels, sig channels, ...kernel].
  */
-export function weightGradMode(sig: Value, kern: Value, kernel: number[]): PatchMode | 'swap' {
+export function sliceWeightGrad(sig: Tensor, kern: Tensor, g: Geometry, kernel: number[]): Tensor {
+  const r = sig.rank, sAxes = spatialAxes(r);
+  const a = kern.shape[1] as number, b = sig.shape[1] as number;
+  const padded = [...g.pb, ...g.pe].some((p) => p !== 0) ? sig.op('Pad', [sig.ints([0, 0, ...g.pb, 0, 0, ...g.pe])]) : sig;
+  const pk = spatialOf(kern.v);
+  const last = padded.transpose([0, ...sAxes, 1]); // [N, ...spatial, B]
+  const kernRows = kern.transpose(perm01(r)).reshape([a, -1]); // [A, N*P]
+  const strided = g.s.some((v) => v !== 1);
+  const parts: Tensor[] = [];
+  for (let k = 0; k < kernel.reduce((p, q) => p * q, 1); k++) {
+    const off: number[] = [];
+    for (let i = kernel.length - 1, rk = k; i >= 0; rk = Math.floor(rk / kernel[i]!), i--) off.unshift((rk % kernel[i]!) * g.d[i]!);
+    const starts = off, ends = off.map((o, i) => o + (pk[i]! - 1) * g.s[i]! + 1);
+    const patch = last.slice(starts, ends, sAxes.map((ax) => ax - 1), strided ? g.s : undefined);
+    parts.push(kernRows.matmul(patch.reshape([-1, b]))); // [A, B]
+  }
+  return Tensor.concat(parts, 1).reshape([a, ...kernel, b]).transpose([0, r - 1, ...sAxes.map((ax) => ax - 1)]);
+}
+
+export type WeightGradForm = 'patches' | 'slices' | 'swap';
+
+/**
+ * Which form the weight gradient of a Conv (signal X, kernel operand dY) or ConvTranspose
+ * (signal dY, kernel operand X) takes. All copy every patch of the signal once, in pieces of
+ * different lengths, and the isolated timings follow the piece length (bench/conv-wgrad.ts,
+ * DESIGN.md "Conv weight gradients"): the swapped Conv's im2col copies rows one kernel row (kw)
+ * long, or nothing when the kernel operand is a single position (a pointwise Conv is a GEMM);
+ * one-hot Conv patches of a one-channel signal copy whole rows of the kernel operand; slices of
+ * the channels-last signal copy B floats per position, or a whole row of them at stride 1.
+ */
+export function weightGradForm(sig: Value, kern: Value, g: Geometry): WeightGradForm {
   const b = sig.shape[1] as number;
-  const positions = spatialOf(kern).reduce((p, q) => p * q, 1);
-  if (positions === 1) return 'swap';
-  if (b === 1) return 'conv';
-  return b > kernel[kernel.length - 1]! ? 'gather' : 'swap';
+  const pk = spatialOf(kern);
+  if (pk.every((n) => n === 1)) return 'swap';
+  if (b === 1) return 'patches';
+  const n = pk.length - 1;
+  const run = g.s[n] === 1 ? pk[n]! * b : b;
+  return run > g.k[n]! ? 'slices' : 'swap';
 }
 
 function anyWeightGrad(sig: Tensor, kern: Tensor, g: Geometry, kernel: number[]): Tensor {
-  const mode = weightGradMode(sig.v, kern.v, kernel);
-  return mode === 'swap' ? weightGrad(sig, kern, g, kernel) : patchWeightGrad(sig, kern, g, kernel, mode);
+  const form = weightGradForm(sig.v, kern.v, g);
+  if (form === 'patches') return patchWeightGrad(sig, kern, g, kernel);
+  return form === 'slices' ? sliceWeightGrad(sig, kern, g, kernel) : weightGrad(sig, kern, g, kernel);
 }
 
 /** Apply `fn` per channel group (split along axis 1) and concatenate along axis 0. */
