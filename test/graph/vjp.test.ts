@@ -147,3 +147,55 @@ test('MaxPool gradient with tied maxima is PyTorch\'s (first maximum of each win
     assert.ok(Math.abs(total(got) - total(c.dy)) < 1e-4, `${what}: dX sums to ${total(got)}, dY to ${total(c.dy)}`);
   }
 });
+
+// ReLU then MaxPool: MaxPool's rule masks dY at the pooled resolution and ReLU's rule passes the
+// cotangent through (src/graph/ops/conv.ts). Exact against PyTorch on the tie fixtures whose
+// inputs are >= 0 (so they are their own ReLU): dZ = dX(PyTorch's MaxPool) where the input > 0.
+test('ReLU then MaxPool: the ReLU mask applied at the pooled resolution is exact, ties included', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { Graph } = await import('../../src/graph/ir.js');
+  const { gradients } = await import('../../src/autodiff/grad.js');
+  const { emitModel } = await import('../../src/onnx/emit.js');
+  const { createSession, floatTensor } = await import('../../src/runtime/ort.js');
+  const fx = JSON.parse(readFileSync(new URL('../fixtures/parity/maxpool_ties.json', import.meta.url), 'utf8'));
+  let checked = 0;
+  for (const c of fx.cases as { kernel: number[]; stride: number[]; padding: number; dilation: number; ceil_mode: boolean; x_shape: number[]; x: number[]; dy: number[]; dx: number[] }[]) {
+    if (Math.min(...c.x) < 0) continue;
+    const what = `kernel ${c.kernel} stride ${c.stride} padding ${c.padding} dilation ${c.dilation} ceil ${c.ceil_mode} on ${c.x_shape}`;
+    const g = new Graph();
+    const z = new Tensor(g, g.input('z', 'float32', ['N', ...c.x_shape.slice(1)]));
+    const y = z.relu().maxPool(c.kernel, c.stride, new Array(4).fill(c.padding), [c.dilation, c.dilation], c.ceil_mode ? 1 : 0);
+    const dy = new Tensor(g, g.input('dy', 'float32', y.shape));
+    const [dz] = gradients(g, y.mul(dy).sum().v, [z.v]);
+    g.outputs = [dz!];
+    // ReLU's rule added no full-resolution mask of its own.
+    assert.ok(!g.nodes.some((n) => n.scope.includes('/grad') && n.op === 'Where' && n.inputs.some((v) => v.producer?.op === 'Greater' && v.producer.inputs[0]!.producer?.op === 'Relu')), `${what}: ReLU masked again`);
+    const s = await createSession(emitModel(g));
+    const yDims = [c.x_shape[0]!, ...(y.shape.slice(1) as number[])];
+    const out = await s.run({ z: floatTensor(Float32Array.from(c.x), c.x_shape), dy: floatTensor(Float32Array.from(c.dy), yDims) });
+    const got = out[dz!.name]!.data as Float32Array;
+    const wrong = c.dx.findIndex((v, i) => Math.abs((c.x[i]! > 0 ? v : 0) - got[i]!) > 1e-6);
+    assert.equal(wrong, -1, `${what}: dZ[${wrong}] = ${got[wrong]}, expected ${c.x[wrong]! > 0 ? c.dx[wrong] : 0}`);
+    checked++;
+  }
+  assert.ok(checked >= 5, `${checked} fixture cases checked`);
+});
+
+test('ReLU then MaxPool: numerical gradient (tiling and overlapping windows)', async () => {
+  // Distinct values, none near 0 (ReLU's kink), on a grid spaced well beyond the check's eps.
+  const grid = (n: number, seed: number) => {
+    const v = Array.from({ length: n }, (_, i) => (i + 0.5) / n - 0.5).map((x) => x + Math.sign(x) * 0.1);
+    let s = seed;
+    for (let i = n - 1; i > 0; i--) {
+      s = (s * 1103515245 + 12345) % 2 ** 31;
+      const j = s % (i + 1);
+      [v[i], v[j]] = [v[j]!, v[i]!];
+    }
+    return Float32Array.from(v);
+  };
+  for (const [k, st, pad] of [[2, 2, 0], [3, 2, 1]] as const) {
+    const r = await gradCheck([{ shape: [2, 2, 7, 7], data: grid(196, k) }], ([z]) => z!.relu().maxPool([k, k], [st, st], [pad, pad, pad, pad]));
+    assert.ok(Math.abs(r.analytic) > 1e-4, `degenerate check: ${JSON.stringify(r)}`);
+    assert.ok(r.relError < TOL, `kernel ${k}: analytic ${r.analytic} vs numeric ${r.numeric}`);
+  }
+});

@@ -4,6 +4,7 @@ import type { Attrs, Dim, Shape, Value } from '../ir.js';
 import { formatShape } from '../ir.js';
 import { defineOp } from '../registry.js';
 import { Tensor } from '../tensor-core.js';
+import { zeroWhereNonPositive } from './common.js';
 
 export interface Geometry {
   k: number[];
@@ -264,14 +265,24 @@ defineOp('MaxPool', {
   // fast pooling kernel and route dY with the slot trick above; other windows emit Indices
   // (onnxruntime's loop keeps the first maximum) and scatter dY back additively.
   infer: ([x], attrs) => poolInfer(x!, attrs, isTiling(x!, attrs) ? 0 : 1),
-  vjp: ({ inputs: [x], outputs: [y, idx], attrs }, [d]) => {
+  vjp: ({ inputs: [x], outputs: [y, idx], attrs }, [dy]) => {
+    // After a ReLU (the chapter's Conv, ReLU, MaxPool), apply the ReLU's mask here, at the pooled
+    // resolution: a window whose max is 0 sends nothing, one whose max is > 0 routes dY to a
+    // positive input, so dX is zero wherever the ReLU's output is 0 and the ReLU's rule passes it
+    // through (4x fewer elements masked for 2x2 windows). DESIGN.md "ReLU before MaxPool".
+    const afterRelu = x!.v.producer?.op === 'Relu';
+    const d = afterRelu ? Tensor.where(y!.greater(0), dy!, 0) : dy!;
+    let dx: Tensor;
     if (!idx) {
       const [kh, kw] = attrs.kernel_shape as [number, number];
-      return [firstMaxGrad(x!, y!, d!, kh, kw)];
+      dx = firstMaxGrad(x!, y!, d, kh, kw);
+    } else {
+      const flat = x!.zerosLike().reshape([-1]);
+      const scattered = flat.op('ScatterElements', [idx.reshape([-1]), d.reshape([-1])], { axis: 0, reduction: 'add' });
+      dx = scattered.op('Reshape', [x!.shapeOf()]);
     }
-    const flat = x!.zerosLike().reshape([-1]);
-    const scattered = flat.op('ScatterElements', [idx.reshape([-1]), d!.reshape([-1])], { axis: 0, reduction: 'add' });
-    return [scattered.op('Reshape', [x!.shapeOf()])];
+    if (afterRelu) zeroWhereNonPositive.set(dx.v, x!.v);
+    return [dx];
   },
 });
 
