@@ -133,6 +133,17 @@ function anyWeightGrad(sig: Tensor, kern: Tensor, g: Geometry, kernel: number[])
   return form === 'slices' ? sliceWeightGrad(sig, kern, g, kernel) : weightGrad(sig, kern, g, kernel);
 }
 
+/**
+ * dB = dY summed over batch and space, as two contiguous reductions (space, then batch): one
+ * ReduceSum over axes [0, 2, 3] measured slower at every chapter shape (bench/conv-db.ts:
+ * [256,16,25,25] 0.37 -> 0.26 ms, [256,1,28,28] 0.145 -> 0.046 ms).
+ */
+function biasGrad(d: Tensor): Tensor {
+  const c = d.shape[1] as number;
+  const rows = d.rank === 3 ? d : d.reshape([d.shape[0]!, c, spatialOf(d.v).reduce((p, q) => p * q, 1)]);
+  return rows.sum([2]).sum([0]);
+}
+
 /** Apply `fn` per channel group (split along axis 1) and concatenate along axis 0. */
 function perGroup(a: Tensor, b: Tensor, groups: number, fn: (a: Tensor, b: Tensor) => Tensor): Tensor {
   if (groups === 1) return fn(a, b);
@@ -162,7 +173,7 @@ defineOp('Conv', {
       dx = d!.convTranspose(w!, undefined, { strides: g.s, pads: [...g.pb, ...g.pe], dilations: g.d, group: g.group, output_padding: outputPadding });
     }
     if (needs[1]) dw = perGroup(x!, d!, g.group, (xi, di) => anyWeightGrad(xi, di, g, kernel));
-    if (b && needs[2]) db = d!.sum([0, ...spatialAxes(d!.rank)]);
+    if (b && needs[2]) db = biasGrad(d!);
     return [dx, dw, db];
   },
 });
@@ -184,7 +195,7 @@ defineOp('ConvTranspose', {
     if (needs[0]) dx = d!.conv(w!, undefined, { strides: g.s, pads: [...g.pb, ...g.pe], dilations: g.d, group: g.group });
     // dW[ci, co, k] = sum x[n, ci, p] dY[n, co, p*s + k*d - pad]: dY is the signal, x the kernel.
     if (needs[1]) dw = perGroup(x!, d!, g.group, (xi, di) => anyWeightGrad(di, xi, g, kernel));
-    if (b && needs[2]) db = d!.sum([0, ...spatialAxes(d!.rank)]);
+    if (b && needs[2]) db = biasGrad(d!);
     return [dx, dw, db];
   },
 });
