@@ -305,6 +305,10 @@ defineOp('AveragePool', {
     const c = x!.shape[1] as number;
     const inSp = spatialOf(x!.v), outSp = spatialOf(d!.v);
     const area = kernel.reduce((p, q) => p * q, 1);
+    // One window over the whole input (the chapter's AvgPool2d(9) on 9x9): dY/area broadcast over
+    // it, Mul + Expand, half the time of the depthwise ConvTranspose below (bench/avgpool-grad.ts).
+    if (outSp.every((o) => o === 1) && kernel.every((k, i) => k === inSp[i]) && [...g.pb, ...g.pe].every((p) => p === 0))
+      return [d!.mul(1 / area).expand(d!.ints([1, c, ...inSp]))];
     // ceil_mode: the last window may overhang the padded input. Extend the end padding to cover it
     // (so output_padding stays >= 0) and divide each window by the part inside the padded input.
     const over = inSp.map((n, i) => Math.max(0, (outSp[i]! - 1) * g.s[i]! + kernel[i]! - (n + g.pb[i]! + g.pe[i]!)));
