@@ -2,7 +2,7 @@
 // (each directory's own src/, so each has its own op registry and gradient rules), run in
 // alternating rounds; best and median time per step of each, wall and CPU. On a shared machine
 // this is steadier than separate processes run one after the other.
-//   node --import tsx bench/ab-step.ts BASE_DIR NEW_DIR [workload=conv] [batch=32] [rounds=30] [steps=20]
+//   node --import tsx bench/ab-step.ts BASE_DIR NEW_DIR [workload=conv|mlp|colour32|lstm|<preset>] [batch=32] [rounds=30] [steps=20]
 import { resolve } from 'node:path';
 
 const [baseDir, newDir, workload = 'conv', batchArg = '32', roundsArg = '30', stepsArg = '20'] = process.argv.slice(2);
@@ -15,7 +15,10 @@ async function build(dir: string) {
   const { TrainingStep } = await import(`${root}/src/runtime/compile.ts`);
   const { Adam } = await import(`${root}/src/optim/optimizer.ts`);
   const { Rng } = await import(`${root}/src/util/random.ts`);
-  const spec = SPECS[workload];
+  const { buildModel } = await import(`${root}/src/models/presets.ts`);
+  const { mseLoss } = await import(`${root}/src/losses/index.ts`);
+  // A benchmark workload (bench/workloads.ts) or a preset's image model at [1, 28, 28].
+  const spec = SPECS[workload] ?? { model: () => buildModel({ preset: workload }), shape: [1, 28, 28], lr: 1e-3, step: (m: { call(x: unknown): unknown }, [x]: unknown[]) => ({ loss: mseLoss(m.call(x), x) }) };
   const step = await TrainingStep.create(spec.model(), [{ name: 'x', shape: spec.shape }], spec.step, { optimizer: new Adam({ lr: spec.lr }) });
   const x = new Rng(1).fillUniform(new Float32Array(B * spec.shape.reduce((a: number, b: number) => a * b, 1)));
   for (let i = 0; i < 5; i++) await step.run([x], B);

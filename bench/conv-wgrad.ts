@@ -16,7 +16,7 @@ import { Rng } from '../src/util/random.js';
 
 const [batchArg = '32', roundsArg = '40', runsArg = '20', layersArg = ''] = process.argv.slice(2);
 const N = Number(batchArg);
-const geo = (k: number, s = 1): Geometry => ({ k: [k, k], s: [s, s], d: [1, 1], pb: [0, 0], pe: [0, 0], group: 1 });
+const geo = (k: number, s = 1, p = 0): Geometry => ({ k: [k, k], s: [s, s], d: [1, 1], pb: [p, p], pe: [p, p], group: 1 });
 // sig: the signal whose patches are taken (Conv: X; ConvTranspose: dY); kern: the other operand.
 const LAYERS: Record<string, { sig: number[]; kern: number[]; g: Geometry }> = {
   'encoder.0 Conv dW': { sig: [1, 28, 28], kern: [16, 25, 25], g: geo(4) },
@@ -24,13 +24,23 @@ const LAYERS: Record<string, { sig: number[]; kern: number[]; g: Geometry }> = {
   'decoder.0 ConvT dW': { sig: [16, 5, 5], kern: [4, 1, 1], g: geo(5, 2) },
   'decoder.2 ConvT dW': { sig: [4, 13, 13], kern: [16, 5, 5], g: geo(5, 2) },
   'decoder.4 ConvT dW': { sig: [1, 28, 28], kern: [4, 13, 13], g: geo(4, 2) },
+  // the cnn preset at 28x28 (DeepConvAutoencoder: k3 s2 p1 convs, k4 s2 p1 transposed convs)
+  'cnn encoder.0 Conv dW': { sig: [1, 28, 28], kern: [16, 14, 14], g: geo(3, 2, 1) },
+  'cnn encoder.2 Conv dW': { sig: [16, 14, 14], kern: [32, 7, 7], g: geo(3, 2, 1) },
+  'cnn decoder.3 ConvT dW': { sig: [16, 14, 14], kern: [32, 7, 7], g: geo(4, 2, 1) },
+  'cnn decoder.5 ConvT dW': { sig: [1, 28, 28], kern: [16, 14, 14], g: geo(4, 2, 1) },
+  // a padded stride-1 conv ('same' 3x3, 16 -> 16 channels at 14x14; not in a preset)
+  'same 3x3 Conv dW': { sig: [16, 14, 14], kern: [16, 14, 14], g: geo(3, 1, 1) },
 };
 const prod = (xs: number[]) => xs.reduce((p, q) => p * q, 1);
 const spatial = (t: Tensor) => t.shape.slice(2) as number[];
 const kernelOffsets = (k: number[]) => Array.from({ length: prod(k) }, (_, i) => [Math.floor(i / k[1]!), i % k[1]!]);
 
 /** Rejected: Gather patches (constant indices, channels last: [N, P, K*B]) + batched MatMul + sum. */
-function gatherPatches(sig: Tensor, kern: Tensor, g: Geometry): Tensor {
+const padded = (t: Tensor, g: Geometry) => ([...g.pb, ...g.pe].some((p) => p !== 0) ? t.op('Pad', [t.ints([0, 0, ...g.pb, 0, 0, ...g.pe])]) : t);
+
+function gatherPatches(unpadded: Tensor, kern: Tensor, g: Geometry): Tensor {
+  const sig = padded(unpadded, g);
   const [a, b] = [kern.shape[1] as number, sig.shape[1] as number];
   const sp = spatial(sig), pk = spatial(kern), P = prod(pk), K = prod(g.k);
   const idx = new BigInt64Array(P * K);
@@ -44,7 +54,8 @@ function gatherPatches(sig: Tensor, kern: Tensor, g: Geometry): Tensor {
 }
 
 /** Rejected for B > 1: a grouped Conv with one-hot kernels per signal channel as patches. */
-function groupedOneHot(sig: Tensor, kern: Tensor, g: Geometry): Tensor {
+function groupedOneHot(unpadded: Tensor, kern: Tensor, g: Geometry): Tensor {
+  const sig = padded(unpadded, g);
   const [a, b] = [kern.shape[1] as number, sig.shape[1] as number];
   const K = prod(g.k), P = prod(spatial(kern));
   const onehot = new Float32Array(b * K * K);

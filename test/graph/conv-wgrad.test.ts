@@ -54,4 +54,7 @@ test('weight-gradient form per layer of the chapter model', () => {
   assert.equal(weightGradForm(v(16, 5, 5), v(4, 1, 1), k(5, 2)), 'swap'); // decoder.0
   assert.equal(weightGradForm(v(4, 13, 13), v(16, 5, 5), k(5, 2)), 'swap'); // decoder.2
   assert.equal(weightGradForm(v(1, 28, 28), v(4, 13, 13), k(4, 2)), 'patches'); // decoder.4
+  // the cnn preset's strided 16-channel layers keep the swapped Conv; a stride-1 one takes slices
+  assert.equal(weightGradForm(v(16, 14, 14), v(32, 7, 7), geo([3, 3], [2, 2], [1, 1], [1, 1], [1, 1])), 'swap');
+  assert.equal(weightGradForm(v(16, 14, 14), v(16, 14, 14), geo([3, 3], [1, 1], [1, 1], [1, 1], [1, 1])), 'slices');
 });

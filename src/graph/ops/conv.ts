@@ -110,21 +110,18 @@ export type WeightGradForm = 'patches' | 'slices' | 'swap';
 
 /**
  * Which form the weight gradient of a Conv (signal X, kernel operand dY) or ConvTranspose
- * (signal dY, kernel operand X) takes. All copy every patch of the signal once, in pieces of
- * different lengths, and the isolated timings follow the piece length (bench/conv-wgrad.ts,
- * DESIGN.md "Conv weight gradients"): the swapped Conv's im2col copies rows one kernel row (kw)
- * long, or nothing when the kernel operand is a single position (a pointwise Conv is a GEMM);
- * one-hot Conv patches of a one-channel signal copy whole rows of the kernel operand; slices of
- * the channels-last signal copy B floats per position, or a whole row of them at stride 1.
+ * (signal dY, kernel operand X) takes. All copy every patch of the signal once; the swapped
+ * Conv's im2col copies rows one kernel row (kw floats) long, which is where its time goes
+ * (bench/conv-wgrad.ts, DESIGN.md "Conv weight gradients"):
+ * - a kernel operand of one position: the swapped Conv (pointwise, a GEMM with no im2col);
+ * - a one-channel signal: one-hot Conv patches + MatMul (whole rows copied);
+ * - several channels at stride 1: channels-last slices + GEMM per offset (rows of P_w*B floats);
+ * - strided, several channels: the swapped Conv (slices were no faster inside training steps).
  */
 export function weightGradForm(sig: Value, kern: Value, g: Geometry): WeightGradForm {
-  const b = sig.shape[1] as number;
-  const pk = spatialOf(kern);
-  if (pk.every((n) => n === 1)) return 'swap';
-  if (b === 1) return 'patches';
-  const n = pk.length - 1;
-  const run = g.s[n] === 1 ? pk[n]! * b : b;
-  return run > g.k[n]! ? 'slices' : 'swap';
+  if (spatialOf(kern).every((n) => n === 1)) return 'swap';
+  if (sig.shape[1] === 1) return 'patches';
+  return g.s.every((s) => s === 1) ? 'slices' : 'swap';
 }
 
 function anyWeightGrad(sig: Tensor, kern: Tensor, g: Geometry, kernel: number[]): Tensor {
