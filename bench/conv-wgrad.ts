@@ -65,12 +65,26 @@ function groupedOneHot(unpadded: Tensor, kern: Tensor, g: Geometry): Tensor {
   return kern.reshape(['N', a, P]).matmul(patches.transpose([0, 2, 1])).sum([0]).reshape([a, b, ...g.k]);
 }
 
+/** Rejected: slices as sliceWeightGrad, each GEMM as Gemm(slice, kern channels-last, transA): [B, A] per offset. */
+function slicesTransA(sig: Tensor, kern: Tensor, g: Geometry): Tensor {
+  const [a, b] = [kern.shape[1] as number, sig.shape[1] as number];
+  const pk = spatial(kern);
+  const last = padded(sig, g).transpose([0, 2, 3, 1]);
+  const kernLast = kern.transpose([0, 2, 3, 1]).reshape([-1, a]); // [N*P, A]
+  const parts = kernelOffsets(g.k).map(([u, v]) => {
+    const sl = last.slice([u!, v!], [u! + (pk[0]! - 1) * g.s[0]! + 1, v! + (pk[1]! - 1) * g.s[1]! + 1], [1, 2], g.s[0] === 1 && g.s[1] === 1 ? undefined : g.s);
+    return sl.reshape([-1, b]).gemm(kernLast, undefined, { transA: 1 }); // [B, A]
+  });
+  return Tensor.concat(parts, 0).reshape([...g.k, b, a]).transpose([3, 2, 0, 1]);
+}
+
 type Variant = (sig: Tensor, kern: Tensor, g: Geometry) => Tensor;
 const VARIANTS: Record<string, Variant> = {
   'swapped Conv': (s, k, g) => weightGrad(s, k, g, g.k),
   'one-hot Conv patches + MatMul': (s, k, g) => (s.shape[1] === 1 ? patchWeightGrad(s, k, g, g.k) : groupedOneHot(s, k, g)),
   'Gather patches + MatMul': gatherPatches,
   'channels-last Slice + GEMM per offset': (s, k, g) => sliceWeightGrad(s, k, g, g.k),
+  'slices, Gemm transA (rejected)': slicesTransA,
 };
 const rng = new Rng(3);
 const only = layersArg ? layersArg.split(',') : undefined;
