@@ -31,6 +31,8 @@ const LAYERS: Record<string, { sig: number[]; kern: number[]; g: Geometry }> = {
   'cnn decoder.5 ConvT dW': { sig: [1, 28, 28], kern: [16, 14, 14], g: geo(4, 2, 1) },
   // a padded stride-1 conv ('same' 3x3, 16 -> 16 channels at 14x14; not in a preset)
   'same 3x3 Conv dW': { sig: [16, 14, 14], kern: [16, 14, 14], g: geo(3, 1, 1) },
+  'same 7x7 Conv dW': { sig: [8, 14, 14], kern: [8, 14, 14], g: geo(7, 1, 3) },
+  'valid 7x7 Conv dW': { sig: [4, 28, 28], kern: [8, 22, 22], g: geo(7, 1, 0) },
 };
 const prod = (xs: number[]) => xs.reduce((p, q) => p * q, 1);
 const spatial = (t: Tensor) => t.shape.slice(2) as number[];

@@ -81,13 +81,14 @@ const cases: Case[] = [
   { name: 'ConvTranspose pad + output_padding', inputs: [S(1, 2, 4, 3), S(2, 2, 3, 3)], f: ([x, w]) => x!.convTranspose(w!, undefined, { strides: [2, 2], pads: [1, 1, 1, 1], output_padding: [1, 0] }) },
   { name: 'ConvTranspose dilation', inputs: [S(1, 2, 3, 3), S(2, 1, 2, 3)], f: ([x, w]) => x!.convTranspose(w!, undefined, { dilations: [2, 1], strides: [1, 2] }) },
   // weight-gradient forms (src/graph/ops/conv.ts weightGradForm): one-channel signal -> one-hot
-  // Conv patches + MatMul; several channels at stride 1 -> channels-last Slice + GEMM per offset
+  // Conv patches + MatMul; stride 1 and channels >= 2x the kernel width -> channels-last Slice +
+  // GEMM per offset
   { name: 'Conv 1 channel, patch Conv dW, stride+pad+dilation', inputs: [S('N', 1, 9, 8), S(3, 1, 3, 2), S(3)], f: ([x, w, b]) => x!.conv(w!, b!, { strides: [2, 1], pads: [1, 0, 2, 1], dilations: [1, 2] }) },
-  { name: 'Conv 5 channels, slices dW, pad+dilation', inputs: [S('N', 5, 8, 9), S(2, 5, 2, 3), S(2)], f: ([x, w, b]) => x!.conv(w!, b!, { pads: [0, 1, 1, 2], dilations: [2, 1] }) },
-  { name: 'Conv1d 4 channels, slices dW', inputs: [S('N', 4, 11), S(3, 4, 3)], f: ([x, w]) => x!.conv(w!, undefined, { pads: [1, 0] }) },
-  { name: 'Conv groups 2, slices dW per group', inputs: [S(2, 8, 6, 6), S(4, 4, 3, 3)], f: ([x, w]) => x!.conv(w!, undefined, { group: 2 }) },
+  { name: 'Conv 5 channels, slices dW, pad+dilation', inputs: [S('N', 5, 8, 9), S(2, 5, 3, 2), S(2)], f: ([x, w, b]) => x!.conv(w!, b!, { pads: [0, 1, 1, 2], dilations: [2, 1] }) },
+  { name: 'Conv1d 6 channels, slices dW', inputs: [S('N', 6, 11), S(3, 6, 3)], f: ([x, w]) => x!.conv(w!, undefined, { pads: [1, 0] }) },
+  { name: 'Conv groups 2, slices dW per group', inputs: [S(2, 12, 6, 6), S(4, 6, 3, 3)], f: ([x, w]) => x!.conv(w!, undefined, { group: 2 }) },
   { name: 'ConvTranspose 1 output channel, patch Conv dW, pads+output_padding', inputs: [S('N', 3, 4, 5), S(3, 1, 4, 3), S(1)], f: ([x, w, b]) => x!.convTranspose(w!, b!, { strides: [2, 2], pads: [1, 0, 1, 1], output_padding: [1, 0] }) },
-  { name: 'ConvTranspose 5 output channels, slices dW, pads+dilation', inputs: [S('N', 2, 4, 3), S(2, 5, 2, 3)], f: ([x, w]) => x!.convTranspose(w!, undefined, { pads: [1, 1, 0, 1], dilations: [1, 2] }) },
+  { name: 'ConvTranspose 6 output channels, slices dW, pads+dilation', inputs: [S('N', 2, 4, 3), S(2, 6, 2, 3)], f: ([x, w]) => x!.convTranspose(w!, undefined, { pads: [1, 1, 0, 1], dilations: [1, 2] }) },
   { name: 'chapter encoder.0 (1 -> 16, k4)', inputs: [S('N', 1, 28, 28), S(16, 1, 4, 4), S(16)], f: ([x, w, b]) => x!.conv(w!, b!, {}) },
   { name: 'chapter encoder.3 (16 -> 4, k4)', inputs: [S('N', 16, 12, 12), S(4, 16, 4, 4), S(4)], f: ([x, w, b]) => x!.conv(w!, b!, {}) },
   { name: 'chapter decoder.2 (16 -> 4, k5 s2)', inputs: [S('N', 16, 5, 5), S(16, 4, 5, 5), S(4)], f: ([x, w, b]) => x!.convTranspose(w!, b!, { strides: [2, 2] }) },
