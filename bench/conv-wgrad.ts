@@ -33,6 +33,8 @@ const LAYERS: Record<string, { sig: number[]; kern: number[]; g: Geometry }> = {
   'same 3x3 Conv dW': { sig: [16, 14, 14], kern: [16, 14, 14], g: geo(3, 1, 1) },
   'same 7x7 Conv dW': { sig: [8, 14, 14], kern: [8, 14, 14], g: geo(7, 1, 3) },
   'valid 7x7 Conv dW': { sig: [4, 28, 28], kern: [8, 22, 22], g: geo(7, 1, 0) },
+  'valid 7x7 1-channel Conv dW': { sig: [1, 28, 28], kern: [8, 22, 22], g: geo(7, 1, 0) },
+  'same 5x5 1-channel Conv dW': { sig: [1, 28, 28], kern: [32, 28, 28], g: geo(5, 1, 2) },
 };
 const prod = (xs: number[]) => xs.reduce((p, q) => p * q, 1);
 const spatial = (t: Tensor) => t.shape.slice(2) as number[];

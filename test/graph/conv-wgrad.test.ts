@@ -57,6 +57,8 @@ test('weight-gradient form per layer of the chapter model', () => {
   // the cnn preset's strided 16-channel layers keep the swapped Conv; a stride-1 one takes slices
   assert.equal(weightGradForm(v(16, 14, 14), v(32, 7, 7), geo([3, 3], [2, 2], [1, 1], [1, 1], [1, 1])), 'swap');
   assert.equal(weightGradForm(v(16, 14, 14), v(16, 14, 14), geo([3, 3], [1, 1], [1, 1], [1, 1], [1, 1])), 'slices');
-  // few channels for a wide kernel (7x7, 4 channels): the swapped Conv
+  // a one-channel signal with a 7x7 kernel, few channels for a wide kernel: the swapped Conv
+  assert.equal(weightGradForm(v(1, 28, 28), v(8, 22, 22), geo([7, 7], [1, 1], [1, 1], [0, 0], [0, 0])), 'swap');
+  assert.equal(weightGradForm(v(1, 28, 28), v(32, 28, 28), geo([5, 5], [1, 1], [1, 1], [2, 2], [2, 2])), 'patches');
   assert.equal(weightGradForm(v(4, 28, 28), v(8, 22, 22), geo([7, 7], [1, 1], [1, 1], [0, 0], [0, 0])), 'swap');
 });

@@ -114,7 +114,9 @@ export type WeightGradForm = 'patches' | 'slices' | 'swap';
  * Conv's im2col copies rows one kernel row (kw floats) long, which is where its time goes
  * (bench/conv-wgrad.ts, DESIGN.md "Conv weight gradients"):
  * - a kernel operand of one position: the swapped Conv (pointwise, a GEMM with no im2col);
- * - a one-channel signal: one-hot Conv patches + MatMul (whole rows copied);
+ * - a one-channel signal and a kernel of at most 25 positions: one-hot Conv patches + MatMul
+ *   (whole rows copied; 1.04-1.5x faster for 3x3 to 5x5 kernels, but the patches are K times
+ *   the signal, and at 7x7 they were 1.6-2.2x slower);
  * - at stride 1, signal channels B >= 2 kw: channels-last slices + GEMM per offset (rows of
  *   P_w*B floats; each GEMM has B columns): measured 2-2.5x faster at B/kw = 4 and 5.3, a tie
  *   at 1.1, 1.7x slower at 0.57 (7x7 kernels, 4 channels);
@@ -123,7 +125,7 @@ export type WeightGradForm = 'patches' | 'slices' | 'swap';
 export function weightGradForm(sig: Value, kern: Value, g: Geometry): WeightGradForm {
   if (spatialOf(kern).every((n) => n === 1)) return 'swap';
   const b = sig.shape[1] as number;
-  if (b === 1) return 'patches';
+  if (b === 1) return g.k.reduce((p, q) => p * q, 1) <= 25 ? 'patches' : 'swap';
   return g.s.every((s) => s === 1) && b >= 2 * g.k[g.k.length - 1]! ? 'slices' : 'swap';
 }
 
