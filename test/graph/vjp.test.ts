@@ -199,4 +199,10 @@ test('ReLU then MaxPool: numerical gradient (tiling and overlapping windows)', a
     assert.ok(Math.abs(r.analytic) > 1e-4, `degenerate check: ${JSON.stringify(r)}`);
     assert.ok(r.relError < TOL, `kernel ${k}: analytic ${r.analytic} vs numeric ${r.numeric}`);
   }
+  // The ReLU's output also feeds another op: the summed cotangent is masked by ReLU's own rule.
+  const r = await gradCheck([{ shape: [2, 2, 6, 6], data: grid(144, 5) }], ([z]) => {
+    const a = z!.relu();
+    return a.maxPool([2, 2], [2, 2], [0, 0, 0, 0]).sum([2, 3]).add(a.mul(0.5).sum([2, 3])); // d(0.5a)/da is 0.5 everywhere, ReLU must mask it
+  });
+  assert.ok(Math.abs(r.analytic) > 1e-4 && r.relError < TOL, `shared ReLU output: analytic ${r.analytic} vs numeric ${r.numeric}`);
 });
