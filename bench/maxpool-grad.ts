@@ -8,7 +8,7 @@
 import { Graph, type Value } from '../src/graph/ir.js';
 import { Tensor } from '../src/graph/tensor.js';
 import '../src/graph/ops/index.js';
-import { firstMaxGrad } from '../src/graph/ops/conv.js';
+import { firstMaxGrad, repeatWindows, windowPriority } from '../src/graph/ops/conv.js';
 import { emitModel } from '../src/onnx/emit.js';
 import { createSession, floatTensor } from '../src/runtime/ort.js';
 import { Rng } from '../src/util/random.js';
@@ -49,8 +49,20 @@ const VARIANTS: Record<string, Variant> = {
     const onehot = x.constant({ dtype: 'float32', dims: [C * kk, 1, K, K], data: w }, 'onehot');
     return routed.convTranspose(onehot, undefined, { strides: [K, K], group: C, output_padding: extra });
   },
-  // the same with X's covered part (Slice) against a nearest Resize of Y (adopted)
-  'first: slots, Resize up(Y)': (x, y, d) => firstMaxGrad(x, y, d, K, K),
+  // the same with X's covered part (Slice) against a nearest Resize of Y (adopted before Cast+Mul)
+  'first: slots, Resize up(Y)': (x, y, d) => {
+    const kk = K * K;
+    const covered = x.slice([0, 0], [HO * K, HO * K], [2, 3]);
+    const tied = Tensor.where(covered.equal(repeatWindows(y, K, K)), windowPriority(x, K, K, HO * K, HO * K), 0);
+    const winner = tied.maxPool([K, K], [K, K], [0, 0, 0, 0]).unsqueeze([2]);
+    const slots = x.constant({ dtype: 'float32', dims: [1, 1, kk, 1, 1], data: Float32Array.from({ length: kk }, (_, i) => kk - i) }, 'slots');
+    const routed = Tensor.where(winner.equal(slots), d.unsqueeze([2]), 0).reshape([d.shape[0]!, C * kk, HO, HO]);
+    const w = new Float32Array(C * kk * kk).map((_, i) => (i % kk === Math.floor(i / kk) % kk ? 1 : 0));
+    const onehot = x.constant({ dtype: 'float32', dims: [C * kk, 1, K, K], data: w }, 'onehot');
+    return routed.convTranspose(onehot, undefined, { strides: [K, K], group: C, output_padding: extra });
+  },
+  // the adopted rule (src/graph/ops/conv.ts firstMaxGrad): Cast + Mul in place of the two broadcasting Wheres
+  'first: slots, Cast+Mul (adopted)': (x, y, d) => firstMaxGrad(x, y, d, K, K),
   // forward MaxPool with Indices (the forward is included here) + ScatterElements
   'first: Indices fwd + Scatter': (x, _y, d) => {
     const g = x.g;
@@ -93,7 +105,7 @@ for (const [name, f] of Object.entries(VARIANTS)) {
   candidates.push({ name, s, usedFeeds, routed, nodes: g.nodes.length, best: Infinity, bestCpu: Infinity, out });
 }
 // Every first-maximum variant must give the adopted rule's dX exactly.
-const adopted = candidates.find((c) => c.name === 'first: slots, Resize up(Y)')!.out;
+const adopted = candidates.find((c) => c.name === 'first: slots, Cast+Mul (adopted)')!.out;
 for (const c of candidates.filter((c) => c.name.startsWith('first')))
   if (c.out.some((v, i) => v !== adopted[i])) throw new Error(`${c.name} differs from the adopted rule`);
 for (let r = 0; r < Number(roundsArg); r++)

@@ -1,6 +1,7 @@
 // Per-op profile of one model's training step (onnxruntime's profiler), aggregated by op
 // type and by the module that emitted the node. Usage:
-//   node --import tsx bench/profile.ts [conv|mlp|lstm|seed-cnn|cnn] [batch] [steps]
+//   node --import tsx bench/profile.ts [conv|mlp|lstm|seed-cnn|cnn] [batch] [steps] [layer regex]
+// With a regex, also the kernel time per step of each layer (node-name prefix before '#') matching it.
 // conv, mlp and lstm are the benchmark's workloads (bench/workloads.ts); other names are presets.
 import { readFileSync, rmSync } from 'node:fs';
 import { mseLoss } from '../src/losses/index.js';
@@ -10,7 +11,7 @@ import { TrainingStep } from '../src/runtime/compile.js';
 import { Rng } from '../src/util/random.js';
 import { SPECS, type Spec } from './workloads.js';
 
-const [preset = 'seed-cnn', batchArg = '32', stepsArg = '50'] = process.argv.slice(2);
+const [preset = 'seed-cnn', batchArg = '32', stepsArg = '50', filter] = process.argv.slice(2);
 const B = Number(batchArg), steps = Number(stepsArg);
 const spec: Spec = SPECS[preset] ?? { model: () => buildModel({ preset }), shape: [1, 28, 28], lr: 1e-3, step: (m, [x]) => ({ loss: mseLoss(m.call(x!), x!) }) };
 const model = spec.model();
@@ -42,3 +43,11 @@ console.log(`${preset}, batch ${B}, ${steps} steps: kernel time per step ${(tota
 for (const [op, us] of rows.slice(0, 15)) console.log(`${op.padEnd(20)} ${((100 * us) / total).toFixed(1).padStart(5)}%  ${(us / steps / 1000).toFixed(3)} ms/step`);
 console.log('\nby layer and op:');
 for (const [n, us] of [...byNode].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`${n.padEnd(60)} ${((100 * us) / total).toFixed(1).padStart(5)}%`);
+if (filter) {
+  const re = new RegExp(filter);
+  const byLayer = new Map<string, number>();
+  for (const [n, us] of byNode) if (re.test(n)) byLayer.set(n.split('#')[0]!, (byLayer.get(n.split('#')[0]!) ?? 0) + us);
+  if (process.env.PROFILE_NODES) for (const [n, us] of [...byNode].filter(([n]) => re.test(n)).sort((a, b) => b[1] - a[1])) console.log(`  ${n.padEnd(70)} ${(us / steps / 1000).toFixed(3)}`);
+  console.log(`\nlayers matching /${filter}/ (ms/step):`);
+  for (const [n, us] of [...byLayer].sort((a, b) => a[0].localeCompare(b[0]))) console.log(`${n.padEnd(60)} ${(us / steps / 1000).toFixed(3)}`);
+}

@@ -89,13 +89,16 @@ export async function runWorkload(name: string, threads: number, seconds: number
   for (let i = 0; i < 3; i++) await run(x, B);
   sessionTime = 0;
   let steps = 0;
-  const t0 = performance.now();
+  const t0 = performance.now(), cpu0 = process.cpuUsage();
   while (performance.now() - t0 < seconds * 1000 || steps < 3) {
     await run(x, B);
     steps++;
   }
   const elapsed = (performance.now() - t0) / 1000;
-  return { workload: name, threads, workers, batch: B, images_per_s: (steps * B) / elapsed, steps, elapsed_s: elapsed, host_share: w.kind === 'train' ? 1 - sessionTime / 1000 / elapsed : undefined, peak_rss_mb: process.resourceUsage().maxRSS / 1024 };
+  const cpu = process.cpuUsage(cpu0);
+  // CPU time per step (this process, all threads): steadier than wall time on a shared machine.
+  const cpuMsPerStep = (cpu.user + cpu.system) / 1000 / steps;
+  return { workload: name, threads, workers, batch: B, images_per_s: (steps * B) / elapsed, cpu_ms_per_step: cpuMsPerStep, steps, elapsed_s: elapsed, host_share: w.kind === 'train' ? 1 - sessionTime / 1000 / elapsed : undefined, peak_rss_mb: process.resourceUsage().maxRSS / 1024 };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -80,6 +80,19 @@ const cases: Case[] = [
   { name: 'ConvTranspose stride 2', inputs: [S(2, 3, 3, 3), S(3, 2, 5, 5)], f: ([x, w]) => x!.convTranspose(w!, undefined, { strides: [2, 2] }) },
   { name: 'ConvTranspose pad + output_padding', inputs: [S(1, 2, 4, 3), S(2, 2, 3, 3)], f: ([x, w]) => x!.convTranspose(w!, undefined, { strides: [2, 2], pads: [1, 1, 1, 1], output_padding: [1, 0] }) },
   { name: 'ConvTranspose dilation', inputs: [S(1, 2, 3, 3), S(2, 1, 2, 3)], f: ([x, w]) => x!.convTranspose(w!, undefined, { dilations: [2, 1], strides: [1, 2] }) },
+  // weight-gradient forms (src/graph/ops/conv.ts weightGradForm): one-channel signal -> one-hot
+  // Conv patches + MatMul; stride 1 and channels >= 2x the kernel width -> channels-last Slice +
+  // GEMM per offset
+  { name: 'Conv 1 channel, patch Conv dW, stride+pad+dilation', inputs: [S('N', 1, 9, 8), S(3, 1, 3, 2), S(3)], f: ([x, w, b]) => x!.conv(w!, b!, { strides: [2, 1], pads: [1, 0, 2, 1], dilations: [1, 2] }) },
+  { name: 'Conv 5 channels, slices dW, pad+dilation', inputs: [S('N', 5, 8, 9), S(2, 5, 3, 2), S(2)], f: ([x, w, b]) => x!.conv(w!, b!, { pads: [0, 1, 1, 2], dilations: [2, 1] }) },
+  { name: 'Conv1d 6 channels, slices dW', inputs: [S('N', 6, 11), S(3, 6, 3)], f: ([x, w]) => x!.conv(w!, undefined, { pads: [1, 0] }) },
+  { name: 'Conv groups 2, slices dW per group', inputs: [S(2, 12, 6, 6), S(4, 6, 3, 3)], f: ([x, w]) => x!.conv(w!, undefined, { group: 2 }) },
+  { name: 'ConvTranspose 1 output channel, patch Conv dW, pads+output_padding', inputs: [S('N', 3, 4, 5), S(3, 1, 4, 3), S(1)], f: ([x, w, b]) => x!.convTranspose(w!, b!, { strides: [2, 2], pads: [1, 0, 1, 1], output_padding: [1, 0] }) },
+  { name: 'ConvTranspose 6 output channels, slices dW, pads+dilation', inputs: [S('N', 2, 4, 3), S(2, 6, 2, 3)], f: ([x, w]) => x!.convTranspose(w!, undefined, { pads: [1, 1, 0, 1], dilations: [1, 2] }) },
+  { name: 'chapter encoder.0 (1 -> 16, k4)', inputs: [S('N', 1, 28, 28), S(16, 1, 4, 4), S(16)], f: ([x, w, b]) => x!.conv(w!, b!, {}) },
+  { name: 'chapter encoder.3 (16 -> 4, k4)', inputs: [S('N', 16, 12, 12), S(4, 16, 4, 4), S(4)], f: ([x, w, b]) => x!.conv(w!, b!, {}) },
+  { name: 'chapter decoder.2 (16 -> 4, k5 s2)', inputs: [S('N', 16, 5, 5), S(16, 4, 5, 5), S(4)], f: ([x, w, b]) => x!.convTranspose(w!, b!, { strides: [2, 2] }) },
+  { name: 'chapter decoder.4 (4 -> 1, k4 s2)', inputs: [S('N', 4, 13, 13), S(4, 1, 4, 4), S(1)], f: ([x, w, b]) => x!.convTranspose(w!, b!, { strides: [2, 2] }) },
   { name: 'ConvTranspose groups 2', inputs: [S(2, 4, 3, 3), S(4, 3, 2, 2), S(6)], f: ([x, w, b]) => x!.convTranspose(w!, b!, { group: 2, strides: [2, 2] }) },
   // pooling
   { name: 'MaxPool 2x2', inputs: [D('N', 2, 6, 6)], f: ([x]) => x!.maxPool([2, 2], [2, 2], [0, 0, 0, 0]) },
@@ -134,4 +147,62 @@ test('MaxPool gradient with tied maxima is PyTorch\'s (first maximum of each win
     const total = (a: number[]) => a.reduce((p, q) => p + q, 0);
     assert.ok(Math.abs(total(got) - total(c.dy)) < 1e-4, `${what}: dX sums to ${total(got)}, dY to ${total(c.dy)}`);
   }
+});
+
+// ReLU then MaxPool: MaxPool's rule masks dY at the pooled resolution and ReLU's rule passes the
+// cotangent through (src/graph/ops/conv.ts). Exact against PyTorch on the tie fixtures whose
+// inputs are >= 0 (so they are their own ReLU): dZ = dX(PyTorch's MaxPool) where the input > 0.
+test('ReLU then MaxPool: the ReLU mask applied at the pooled resolution is exact, ties included', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { Graph } = await import('../../src/graph/ir.js');
+  const { gradients } = await import('../../src/autodiff/grad.js');
+  const { emitModel } = await import('../../src/onnx/emit.js');
+  const { createSession, floatTensor } = await import('../../src/runtime/ort.js');
+  const fx = JSON.parse(readFileSync(new URL('../fixtures/parity/maxpool_ties.json', import.meta.url), 'utf8'));
+  let checked = 0;
+  for (const c of fx.cases as { kernel: number[]; stride: number[]; padding: number; dilation: number; ceil_mode: boolean; x_shape: number[]; x: number[]; dy: number[]; dx: number[] }[]) {
+    if (Math.min(...c.x) < 0) continue;
+    const what = `kernel ${c.kernel} stride ${c.stride} padding ${c.padding} dilation ${c.dilation} ceil ${c.ceil_mode} on ${c.x_shape}`;
+    const g = new Graph();
+    const z = new Tensor(g, g.input('z', 'float32', ['N', ...c.x_shape.slice(1)]));
+    const y = z.relu().maxPool(c.kernel, c.stride, new Array(4).fill(c.padding), [c.dilation, c.dilation], c.ceil_mode ? 1 : 0);
+    const dy = new Tensor(g, g.input('dy', 'float32', y.shape));
+    const [dz] = gradients(g, y.mul(dy).sum().v, [z.v]);
+    g.outputs = [dz!];
+    // ReLU's rule added no full-resolution mask of its own.
+    assert.ok(!g.nodes.some((n) => n.scope.includes('/grad') && n.op === 'Where' && n.inputs.some((v) => v.producer?.op === 'Greater' && v.producer.inputs[0]!.producer?.op === 'Relu')), `${what}: ReLU masked again`);
+    const s = await createSession(emitModel(g));
+    const yDims = [c.x_shape[0]!, ...(y.shape.slice(1) as number[])];
+    const out = await s.run({ z: floatTensor(Float32Array.from(c.x), c.x_shape), dy: floatTensor(Float32Array.from(c.dy), yDims) });
+    const got = out[dz!.name]!.data as Float32Array;
+    const wrong = c.dx.findIndex((v, i) => Math.abs((c.x[i]! > 0 ? v : 0) - got[i]!) > 1e-6);
+    assert.equal(wrong, -1, `${what}: dZ[${wrong}] = ${got[wrong]}, expected ${c.x[wrong]! > 0 ? c.dx[wrong] : 0}`);
+    checked++;
+  }
+  assert.ok(checked >= 5, `${checked} fixture cases checked`);
+});
+
+test('ReLU then MaxPool: numerical gradient (tiling and overlapping windows)', async () => {
+  // Distinct values, none near 0 (ReLU's kink), on a grid spaced well beyond the check's eps.
+  const grid = (n: number, seed: number) => {
+    const v = Array.from({ length: n }, (_, i) => (i + 0.5) / n - 0.5).map((x) => x + Math.sign(x) * 0.1);
+    let s = seed;
+    for (let i = n - 1; i > 0; i--) {
+      s = (s * 1103515245 + 12345) % 2 ** 31;
+      const j = s % (i + 1);
+      [v[i], v[j]] = [v[j]!, v[i]!];
+    }
+    return Float32Array.from(v);
+  };
+  for (const [k, st, pad] of [[2, 2, 0], [3, 2, 1]] as const) {
+    const r = await gradCheck([{ shape: [2, 2, 7, 7], data: grid(196, k) }], ([z]) => z!.relu().maxPool([k, k], [st, st], [pad, pad, pad, pad]));
+    assert.ok(Math.abs(r.analytic) > 1e-4, `degenerate check: ${JSON.stringify(r)}`);
+    assert.ok(r.relError < TOL, `kernel ${k}: analytic ${r.analytic} vs numeric ${r.numeric}`);
+  }
+  // The ReLU's output also feeds another op: the summed cotangent is masked by ReLU's own rule.
+  const r = await gradCheck([{ shape: [2, 2, 6, 6], data: grid(144, 5) }], ([z]) => {
+    const a = z!.relu();
+    return a.maxPool([2, 2], [2, 2], [0, 0, 0, 0]).sum([2, 3]).add(a.mul(0.5).sum([2, 3])); // d(0.5a)/da is 0.5 everywhere, ReLU must mask it
+  });
+  assert.ok(Math.abs(r.analytic) > 1e-4 && r.relError < TOL, `shared ReLU output: analytic ${r.analytic} vs numeric ${r.numeric}`);
 });

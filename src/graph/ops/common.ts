@@ -1,5 +1,5 @@
 // Helpers shared by the VJP rules.
-import type { Shape } from '../ir.js';
+import type { Shape, Value } from '../ir.js';
 import { broadcastAxes, sameShape } from '../shape.js';
 import { Tensor } from '../tensor-core.js';
 
@@ -28,3 +28,12 @@ export function constInts(v: { const?: { data: ArrayLike<number | bigint> }; nam
   if (!v?.const) throw new Error(`${what} must be a constant known at build time`);
   return Array.from(v.const.data as ArrayLike<number | bigint>, (x) => Number(x));
 }
+
+/**
+ * Cotangents known to be zero wherever the forward value they belong to is <= 0, keyed by the
+ * cotangent, with that forward value. A rule that already applied a ReLU's mask (MaxPool after a
+ * ReLU masks dY at its pooled resolution) records it here, and ReLU's rule then passes the
+ * cotangent through instead of masking it again at full resolution. Cotangents summed by the
+ * driver are new values, not recorded, so they are masked as usual.
+ */
+export const zeroWhereNonPositive = new WeakMap<Value, Value>();

@@ -4,8 +4,9 @@ import type { Attrs, Dim, Shape, Value } from '../ir.js';
 import { formatShape } from '../ir.js';
 import { defineOp } from '../registry.js';
 import { Tensor } from '../tensor-core.js';
+import { zeroWhereNonPositive } from './common.js';
 
-interface Geometry {
+export interface Geometry {
   k: number[];
   s: number[];
   d: number[];
@@ -14,7 +15,7 @@ interface Geometry {
   group: number;
 }
 
-function geometry(attrs: Attrs, k: number[]): Geometry {
+export function geometry(attrs: Attrs, k: number[]): Geometry {
   const n = k.length;
   const pads = (attrs.pads as number[] | undefined) ?? new Array(2 * n).fill(0);
   return {
@@ -48,7 +49,7 @@ const spatialAxes = (r: number) => Array.from({ length: r - 2 }, (_, i) => i + 2
  * dW[a, b, k] = sum_n sum_p src[n, a, p*d + k*s - pad] * kern[n, b, p]  (returned as [b?]).
  * `src` plays the zero-padded signal, `kern` the cotangent/activation acting as the kernel.
  */
-function weightGrad(src: Tensor, kern: Tensor, g: Geometry, kernel: number[]): Tensor {
+export function weightGrad(src: Tensor, kern: Tensor, g: Geometry, kernel: number[]): Tensor {
   const r = src.rank;
   const out = src
     .transpose(perm01(r))
@@ -57,6 +58,92 @@ function weightGrad(src: Tensor, kern: Tensor, g: Geometry, kernel: number[]): T
   const needsSlice = sp.some((a, i) => out.shape[a] !== kernel[i]);
   const sliced = needsSlice ? out.slice(kernel.map(() => 0), kernel, sp) : out;
   return sliced.transpose(perm01(r)); // [kern channels, src channels, ...kernel]
+}
+
+/**
+ * The same weight gradient as `weightGrad`, as patch extraction + MatMul (im2col), for a signal
+ * with one channel: dW[a, 0, k] = sum_n sum_p kern[n, a, p] * sig[n, 0, p*s + k*d - pad].
+ * The patches are a Conv of the (padded) signal with K one-hot kernels, [N, K, P] (onnxruntime's
+ * own im2col, copying whole rows of P), and the sum over n and p is one batched MatMul over n
+ * with a ReduceSum. Returns [kern channels, 1, ...kernel], as `weightGrad` does.
+ */
+export function patchWeightGrad(sig: Tensor, kern: Tensor, g: Geometry, kernel: number[]): Tensor {
+  if (sig.shape[1] !== 1) throw new Error(`patchWeightGrad takes a one-channel signal, got ${formatShape(sig.shape)}`);
+  const a = kern.shape[1] as number, n = sig.shape[0]!;
+  const padded = [...g.pb, ...g.pe].some((p) => p !== 0) ? sig.op('Pad', [sig.ints([0, 0, ...g.pb, 0, 0, ...g.pe])]) : sig;
+  const P = spatialOf(kern.v).reduce((p, q) => p * q, 1), K = kernel.reduce((p, q) => p * q, 1);
+  const onehot = new Float32Array(K * K);
+  for (let k = 0; k < K; k++) onehot[k * K + k] = 1;
+  const w = sig.constant({ dtype: 'float32', dims: [K, 1, ...kernel], data: onehot }, 'conv_patch_kernel');
+  const patches = padded.conv(w, undefined, { strides: g.s, dilations: g.d }).reshape([n, K, P]);
+  const dw = kern.reshape([n, a, P]).matmul(patches.transpose([0, 2, 1])).sum([0]); // [A, K]
+  return dw.reshape([a, 1, ...kernel]);
+}
+
+/**
+ * The same weight gradient for a signal with several channels, one GEMM per kernel offset:
+ * the signal channels-last once, then for each offset k a (strided) Slice of it, [N*P, B] rows
+ * contiguous, and dW[:, :, k] = kern [A, N*P] x slice [N*P, B]. Each slice is consumed while it
+ * is small, so nothing of size N*P*K is written at once (a Gather of all patches, measured, was
+ * memory-bound at batch 256). Returns [kern channels, sig channels, ...kernel].
+ */
+export function sliceWeightGrad(sig: Tensor, kern: Tensor, g: Geometry, kernel: number[]): Tensor {
+  const r = sig.rank, sAxes = spatialAxes(r);
+  const a = kern.shape[1] as number, b = sig.shape[1] as number;
+  const padded = [...g.pb, ...g.pe].some((p) => p !== 0) ? sig.op('Pad', [sig.ints([0, 0, ...g.pb, 0, 0, ...g.pe])]) : sig;
+  const pk = spatialOf(kern.v);
+  const last = padded.transpose([0, ...sAxes, 1]); // [N, ...spatial, B]
+  const kernRows = kern.transpose(perm01(r)).reshape([a, -1]); // [A, N*P]
+  const strided = g.s.some((v) => v !== 1);
+  const parts: Tensor[] = [];
+  for (let k = 0; k < kernel.reduce((p, q) => p * q, 1); k++) {
+    const off: number[] = [];
+    for (let i = kernel.length - 1, rk = k; i >= 0; rk = Math.floor(rk / kernel[i]!), i--) off.unshift((rk % kernel[i]!) * g.d[i]!);
+    const starts = off, ends = off.map((o, i) => o + (pk[i]! - 1) * g.s[i]! + 1);
+    const patch = last.slice(starts, ends, sAxes.map((ax) => ax - 1), strided ? g.s : undefined);
+    parts.push(kernRows.matmul(patch.reshape([-1, b]))); // [A, B]
+  }
+  return Tensor.concat(parts, 1).reshape([a, ...kernel, b]).transpose([0, r - 1, ...sAxes.map((ax) => ax - 1)]);
+}
+
+export type WeightGradForm = 'patches' | 'slices' | 'swap';
+
+/**
+ * Which form the weight gradient of a Conv (signal X, kernel operand dY) or ConvTranspose
+ * (signal dY, kernel operand X) takes. All copy every patch of the signal once; the swapped
+ * Conv's im2col copies rows one kernel row (kw floats) long, which is where its time goes
+ * (bench/conv-wgrad.ts, DESIGN.md "Conv weight gradients"):
+ * - a kernel operand of one position: the swapped Conv (pointwise, a GEMM with no im2col);
+ * - a one-channel signal and a kernel of at most 25 positions: one-hot Conv patches + MatMul
+ *   (whole rows copied; 1.04-1.5x faster for 3x3 to 5x5 kernels, but the patches are K times
+ *   the signal, and at 7x7 they were 1.6-2.2x slower);
+ * - at stride 1, signal channels B >= 2 kw: channels-last slices + GEMM per offset (rows of
+ *   P_w*B floats; each GEMM has B columns): measured 2-2.5x faster at B/kw = 4 and 5.3, a tie
+ *   at 1.1, 1.7x slower at 0.57 (7x7 kernels, 4 channels);
+ * - otherwise the swapped Conv (strided layers: slices were no faster inside training steps).
+ */
+export function weightGradForm(sig: Value, kern: Value, g: Geometry): WeightGradForm {
+  if (spatialOf(kern).every((n) => n === 1)) return 'swap';
+  const b = sig.shape[1] as number;
+  if (b === 1) return g.k.reduce((p, q) => p * q, 1) <= 25 ? 'patches' : 'swap';
+  return g.s.every((s) => s === 1) && b >= 2 * g.k[g.k.length - 1]! ? 'slices' : 'swap';
+}
+
+function anyWeightGrad(sig: Tensor, kern: Tensor, g: Geometry, kernel: number[]): Tensor {
+  const form = weightGradForm(sig.v, kern.v, g);
+  if (form === 'patches') return patchWeightGrad(sig, kern, g, kernel);
+  return form === 'slices' ? sliceWeightGrad(sig, kern, g, kernel) : weightGrad(sig, kern, g, kernel);
+}
+
+/**
+ * dB = dY summed over batch and space, as two contiguous reductions (space, then batch): one
+ * ReduceSum over axes [0, 2, 3] measured slower at every chapter shape (bench/conv-db.ts:
+ * [256,16,25,25] 0.37 -> 0.26 ms, [256,1,28,28] 0.145 -> 0.046 ms).
+ */
+function biasGrad(d: Tensor): Tensor {
+  const c = d.shape[1] as number;
+  const rows = d.rank === 3 ? d : d.reshape([d.shape[0]!, c, spatialOf(d.v).reduce((p, q) => p * q, 1)]);
+  return rows.sum([2]).sum([0]);
 }
 
 /** Apply `fn` per channel group (split along axis 1) and concatenate along axis 0. */
@@ -87,8 +174,8 @@ defineOp('Conv', {
       const outputPadding = inSp.map((n, i) => n + g.pb[i]! + g.pe[i]! - g.d[i]! * (kernel[i]! - 1) - 1 - (outSp[i]! - 1) * g.s[i]!);
       dx = d!.convTranspose(w!, undefined, { strides: g.s, pads: [...g.pb, ...g.pe], dilations: g.d, group: g.group, output_padding: outputPadding });
     }
-    if (needs[1]) dw = perGroup(x!, d!, g.group, (xi, di) => weightGrad(xi, di, g, kernel));
-    if (b && needs[2]) db = d!.sum([0, ...spatialAxes(d!.rank)]);
+    if (needs[1]) dw = perGroup(x!, d!, g.group, (xi, di) => anyWeightGrad(xi, di, g, kernel));
+    if (b && needs[2]) db = biasGrad(d!);
     return [dx, dw, db];
   },
 });
@@ -109,8 +196,8 @@ defineOp('ConvTranspose', {
     let dx: Tensor | undefined, dw: Tensor | undefined, db: Tensor | undefined;
     if (needs[0]) dx = d!.conv(w!, undefined, { strides: g.s, pads: [...g.pb, ...g.pe], dilations: g.d, group: g.group });
     // dW[ci, co, k] = sum x[n, ci, p] dY[n, co, p*s + k*d - pad]: dY is the signal, x the kernel.
-    if (needs[1]) dw = perGroup(x!, d!, g.group, (xi, di) => weightGrad(di, xi, g, kernel));
-    if (b && needs[2]) db = d!.sum([0, ...spatialAxes(d!.rank)]);
+    if (needs[1]) dw = perGroup(x!, d!, g.group, (xi, di) => anyWeightGrad(di, xi, g, kernel));
+    if (b && needs[2]) db = biasGrad(d!);
     return [dx, dw, db];
   },
 });
@@ -148,14 +235,14 @@ defineOp('Resize', {
 });
 
 /** Repeat each value of [N, C, Ho, Wo] over its kh x kw window: [N, C, Ho*kh, Wo*kw]. */
-function repeatWindows(t: Tensor, kh: number, kw: number): Tensor {
+export function repeatWindows(t: Tensor, kh: number, kw: number): Tensor {
   const roi = t.constant({ dtype: 'float32', dims: [0], data: new Float32Array(0) }, 'resize_roi');
   const scales = t.constant({ dtype: 'float32', dims: [4], data: Float32Array.of(1, 1, kh, kw) }, 'resize_scales');
   return t.op('Resize', [roi, scales], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' });
 }
 
 /** [1, 1, H, W]: kh*kw at each window's first position (row-major), down to 1 at its last. */
-function windowPriority(t: Tensor, kh: number, kw: number, h: number, w: number): Tensor {
+export function windowPriority(t: Tensor, kh: number, kw: number, h: number, w: number): Tensor {
   const data = new Float32Array(h * w);
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data[y * w + x] = kh * kw - ((y % kh) * kw + (x % kw));
   return t.constant({ dtype: 'float32', dims: [1, 1, h, w], data }, 'maxpool_priority');
@@ -175,10 +262,13 @@ export function firstMaxGrad(x: Tensor, y: Tensor, d: Tensor, kh: number, kw: nu
   // Rows/columns no window covers (H not a multiple of k) are left out of the comparison and
   // come back as output_padding zeros of the last ConvTranspose.
   const covered = ho * kh === h && wo * kw === w ? x : x.slice([0, 0], [ho * kh, wo * kw], [2, 3]);
-  const tied = Tensor.where(covered.equal(repeatWindows(y, kh, kw)), windowPriority(x, kh, kw, ho * kh, wo * kw), 0);
+  // Cast + Mul rather than a broadcasting Where, here and for `routed`: onnxruntime's Where
+  // broadcasts through a generic loop (bench/maxpool-grad.ts: 0.86 -> 0.76-0.81 ms at batch 32,
+  // 9.9 -> 8.2 ms at 256). Same values: 0/1 times a priority or dY (dY = +-Inf aside).
+  const tied = covered.equal(repeatWindows(y, kh, kw)).cast('float32').mul(windowPriority(x, kh, kw, ho * kh, wo * kw));
   const winner = tied.maxPool([kh, kw], [kh, kw], [0, 0, 0, 0]).unsqueeze([2]); // [N,C,1,Ho,Wo]
   const slots = x.constant({ dtype: 'float32', dims: [1, 1, kk, 1, 1], data: Float32Array.from({ length: kk }, (_, i) => kk - i) }, 'maxpool_slots');
-  const routed = Tensor.where(winner.equal(slots), d.unsqueeze([2]), 0).reshape([d.shape[0]!, c * kk, ho, wo]);
+  const routed = winner.equal(slots).cast('float32').mul(d.unsqueeze([2])).reshape([d.shape[0]!, c * kk, ho, wo]);
   const onehot = new Float32Array(c * kk * kk);
   for (let ch = 0; ch < c * kk; ch++) onehot[ch * kk + (ch % kk)] = 1;
   const kernel = x.constant({ dtype: 'float32', dims: [c * kk, 1, kh, kw], data: onehot }, 'maxpool_slot_kernel');
@@ -191,14 +281,24 @@ defineOp('MaxPool', {
   // fast pooling kernel and route dY with the slot trick above; other windows emit Indices
   // (onnxruntime's loop keeps the first maximum) and scatter dY back additively.
   infer: ([x], attrs) => poolInfer(x!, attrs, isTiling(x!, attrs) ? 0 : 1),
-  vjp: ({ inputs: [x], outputs: [y, idx], attrs }, [d]) => {
+  vjp: ({ inputs: [x], outputs: [y, idx], attrs }, [dy]) => {
+    // After a ReLU (the chapter's Conv, ReLU, MaxPool), apply the ReLU's mask here, at the pooled
+    // resolution: a window whose max is 0 sends nothing, one whose max is > 0 routes dY to a
+    // positive input, so dX is zero wherever the ReLU's output is 0 and the ReLU's rule passes it
+    // through (4x fewer elements masked for 2x2 windows). DESIGN.md "ReLU before MaxPool".
+    const afterRelu = x!.v.producer?.op === 'Relu';
+    const d = afterRelu ? Tensor.where(y!.greater(0), dy!, 0) : dy!;
+    let dx: Tensor;
     if (!idx) {
       const [kh, kw] = attrs.kernel_shape as [number, number];
-      return [firstMaxGrad(x!, y!, d!, kh, kw)];
+      dx = firstMaxGrad(x!, y!, d, kh, kw);
+    } else {
+      const flat = x!.zerosLike().reshape([-1]);
+      const scattered = flat.op('ScatterElements', [idx.reshape([-1]), d.reshape([-1])], { axis: 0, reduction: 'add' });
+      dx = scattered.op('Reshape', [x!.shapeOf()]);
     }
-    const flat = x!.zerosLike().reshape([-1]);
-    const scattered = flat.op('ScatterElements', [idx.reshape([-1]), d!.reshape([-1])], { axis: 0, reduction: 'add' });
-    return [scattered.op('Reshape', [x!.shapeOf()])];
+    if (afterRelu) zeroWhereNonPositive.set(dx.v, x!.v);
+    return [dx];
   },
 });
 
@@ -210,6 +310,10 @@ defineOp('AveragePool', {
     const c = x!.shape[1] as number;
     const inSp = spatialOf(x!.v), outSp = spatialOf(d!.v);
     const area = kernel.reduce((p, q) => p * q, 1);
+    // One window over the whole input (the chapter's AvgPool2d(9) on 9x9): dY/area broadcast over
+    // it, Mul + Expand, half the time of the depthwise ConvTranspose below (bench/avgpool-grad.ts).
+    if (outSp.every((o) => o === 1) && kernel.every((k, i) => k === inSp[i]) && [...g.pb, ...g.pe].every((p) => p === 0))
+      return [d!.mul(1 / area).expand(d!.ints([1, c, ...inSp]))];
     // ceil_mode: the last window may overhang the padded input. Extend the end padding to cover it
     // (so output_padding stays >= 0) and divide each window by the part inside the padded input.
     const over = inSp.map((n, i) => Math.max(0, (outSp[i]! - 1) * g.s[i]! + kernel[i]! - (n + g.pb[i]! + g.pe[i]!)));

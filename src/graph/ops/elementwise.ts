@@ -3,7 +3,7 @@ import type { Attrs, DType, Value } from '../ir.js';
 import { defineOp, type OpDef, type VjpRule } from '../registry.js';
 import { broadcastShapes } from '../shape.js';
 import { Tensor } from '../tensor-core.js';
-import { unbroadcast } from './common.js';
+import { unbroadcast, zeroWhereNonPositive } from './common.js';
 
 function broadcastInfer(outDtype?: DType) {
   return (inputs: Value[], _attrs: Attrs) => {
@@ -51,7 +51,7 @@ unary('Exp', (_x, y, d) => d.mul(y));
 unary('Log', (x, _y, d) => d.div(x));
 unary('Abs', (x, _y, d) => d.mul(x.sign()));
 unary('Erf', (x, _y, d) => d.mul(x.square().neg().exp().mul(2 / Math.sqrt(Math.PI))));
-unary('Relu', (_x, y, d) => Tensor.where(y.greater(0), d, 0));
+unary('Relu', (_x, y, d) => (zeroWhereNonPositive.get(d.v) === y.v ? d : Tensor.where(y.greater(0), d, 0)));
 unary('LeakyRelu', (x, _y, d, a) => Tensor.where(x.greater(0), d, d.mul(a.alpha as number)));
 unary('Sigmoid', (_x, y, d) => d.mul(y).mul(y.rsub(1)));
 unary('Tanh', (_x, y, d) => d.mul(y.square().rsub(1)));

@@ -125,14 +125,16 @@ defineOp('Slice', {
         if (starts[i] === 0 && ends[i]! >= 2 ** 31 - 1 && steps[i] === 1) return;
         throw new Error(`cannot slice symbolic axis ${ax}`);
       }
-      if (steps[i] !== 1) throw new Error('only step-1 slices are supported');
+      // Positive steps (strided patches inside gradients); the VJP below takes step 1 only.
+      if (!(steps[i]! >= 1)) throw new Error('only positive slice steps are supported');
       const [s, e] = clampRange(n, starts[i]!, ends[i]!);
-      shape[ax] = e - s;
+      shape[ax] = Math.ceil((e - s) / steps[i]!);
     });
     return [{ dtype: x!.dtype, shape }];
   },
   vjp: ({ inputs: [x, ...ins] }, [d]) => {
-    const { starts, ends, axes } = sliceParams(x!.v, ins.map((t) => t.v));
+    const { starts, ends, axes, steps } = sliceParams(x!.v, ins.map((t) => t.v));
+    if (steps.some((st) => st !== 1)) throw new Error('the Slice gradient supports step-1 slices only');
     const pads = new Array(x!.rank * 2).fill(0) as number[];
     axes.forEach((ax, i) => {
       const n = x!.shape[ax];
