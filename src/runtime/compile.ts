@@ -11,7 +11,7 @@ import { emitModel } from '../onnx/emit.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { Rng } from '../util/random.js';
 import { CarriedOutputs } from './carried.js';
-import { copyTensor, createSession, ort, scalarTensor, tensor, type Feeds, type SessionOptions } from './ort.js';
+import { copyTensor, createSession, ort, scalarTensor, tensor, trainingSessionOptions, type Feeds, type SessionOptions } from './ort.js';
 
 export interface InputSpec {
   name: string;
@@ -262,7 +262,7 @@ export class TrainingStep extends CompiledGraph {
 
   static async create(model: Module, specs: InputSpec[], fn: StepFn, opts: TrainingOptions): Promise<TrainingStep> {
     const tg = buildTrainingGraph(model, specs, fn, opts);
-    const session = await createSession(emitModel(tg.traced.ctx.g, { name: 'train_step' }), opts);
+    const session = await createSession(emitModel(tg.traced.ctx.g, { name: 'train_step' }), trainingSessionOptions(opts));
     const step = new TrainingStep(session, tg.traced, tg.store, new Rng(opts.seed ?? 0));
     step.outNames = tg.names;
     step.optimizer = opts.optimizer;
