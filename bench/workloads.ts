@@ -54,6 +54,8 @@ export async function runWorkload(name: string, threads: number, seconds: number
   const B = w.batch;
   let run: (x: Float32Array, n: number) => Promise<unknown>;
   let sessionTime = 0;
+  // Per session (data parallel: the main thread's gradient share and the optimizer graph).
+  const bySession: Record<string, number> = {};
   if (w.kind === 'infer') {
     const fg = await ForwardGraph.create(model, inputs, (m, [x]) => ({ loss: x!.sum(), outputs: { y: m.call(x!) } }), new ParamStore(model), { intraOpThreads: threads, withLoss: false, calibrateLayout: true }); // as AutoencoderRunner does (embed, anomaly, compress, eval)
     run = (x, n) => fg.run([x], n);
@@ -69,6 +71,7 @@ export async function runWorkload(name: string, threads: number, seconds: number
         const t = performance.now();
         const r = await inner(...a);
         sessionTime += performance.now() - t;
+        bySession[key] = (bySession[key] ?? 0) + performance.now() - t;
         return r;
       };
     }
@@ -90,6 +93,7 @@ export async function runWorkload(name: string, threads: number, seconds: number
   const x = rng.fillUniform(new Float32Array(B * size));
   for (let i = 0; i < 3; i++) await run(x, B);
   sessionTime = 0;
+  for (const k in bySession) bySession[k] = 0;
   let steps = 0;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -101,7 +105,7 @@ export async function runWorkload(name: string, threads: number, seconds: number
   const cpu = process.cpuUsage(cpu0);
   // CPU time per step (all threads): steadier than wall time on a shared machine.
   const cpuMs = (cpu.user + cpu.system) / 1000 / steps;
-  return { workload: name, threads, workers, batch: B, images_per_s: (steps * B) / elapsed, cpu_ms_per_step: cpuMs, steps, elapsed_s: elapsed, host_share: w.kind === 'train' ? 1 - sessionTime / 1000 / elapsed : undefined, peak_rss_mb: process.resourceUsage().maxRSS / 1024 };
+  return { workload: name, threads, workers, batch: B, images_per_s: (steps * B) / elapsed, cpu_ms_per_step: cpuMs, ms_per_step: (elapsed * 1000) / steps, session_ms_per_step: Object.fromEntries(Object.entries(bySession).map(([k, v]) => [k, v / steps])), steps, elapsed_s: elapsed, host_share: w.kind === 'train' ? 1 - sessionTime / 1000 / elapsed : undefined, peak_rss_mb: process.resourceUsage().maxRSS / 1024 };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
