@@ -19,6 +19,8 @@ import { createSession, ort, scalarTensor, sessionOptions, tensor, trainingSessi
 export interface ParallelOptions extends TrainingOptions {
   /** Threads taking a share of each batch, the main thread included (default 'auto': all cores). */
   workers?: number | 'auto';
+  /** Intra-op threads of the optimizer graph, which runs while the workers wait (default 1). */
+  optimizerThreads?: number;
 }
 
 /** Graph names the step feeds and fetches. */
@@ -121,7 +123,7 @@ export class DataParallelStep {
     // -> 1,923 img/s). Workers get the same options object as the main thread's sessions.
     const session = trainingSessionOptions({ ...opts, intraOpThreads: 1 });
     step.gradSession = await createSession(gradModel, session);
-    step.optSession = await createSession(emitModel(og, { name: 'optimizer_step' }), session);
+    step.optSession = await createSession(emitModel(og, { name: 'optimizer_step' }), { ...session, intraOpThreads: opts.optimizerThreads ?? 1 });
     for (let i = 1; i < count; i++)
       step.workers.push(new GradWorker(new Worker(new URL('./grad-worker.mjs', import.meta.url), { workerData: { model: gradModel, options: sessionOptions(session) } })));
     await Promise.all(step.workers.map((w) => w.ready));
