@@ -75,8 +75,9 @@ export class ParamStore {
   }
 
   /**
-   * Copies of every current value. Training steps write into preallocated tensors used in turn,
-   * so a tensor taken from `values` is overwritten two steps later: keep a snapshot instead.
+   * Copies of every current value, for values that must outlive later steps (best weights): a
+   * step with `preallocateOutputs` writes into tensors used in turn, so a tensor taken from
+   * `values` is overwritten two steps later, and restoring a checkpoint writes state in place.
    */
   snapshot(): Map<string, ort.Tensor> {
     return new Map([...this.values].map(([k, t]) => [k, copyTensor(t)]));
