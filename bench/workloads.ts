@@ -1,9 +1,11 @@
 // One benchmark workload in its own process (so peak RSS is its own). Prints one JSON line.
-//   node --import tsx bench/workloads.ts NAME [--threads N] [--seconds S]
+//   node --import tsx bench/workloads.ts NAME [--threads N] [--seconds S] [--workers W] [--set key=value ...]
+// --set passes a training or session option (e.g. preallocateOutputs=false), for A/B runs (bench/ab.ts).
 import { mseLoss } from '../src/losses/index.js';
 import { ConvAutoencoder, DeepConvAutoencoder } from '../src/models/conv-autoencoder.js';
 import { LSTMAutoencoder, MLPAutoencoder } from '../src/models/mlp-autoencoder.js';
 import type { Module } from '../src/nn/module.js';
+import type { ParallelOptions } from '../src/runtime/parallel.js';
 import { Adam } from '../src/optim/optimizer.js';
 import { ForwardGraph, ParamStore, type StepFn } from '../src/runtime/compile.js';
 import { createTrainingStep } from '../src/runtime/parallel.js';
@@ -41,7 +43,7 @@ export const WORKLOADS: Record<string, { spec: string; kind: 'train' | 'infer' |
   conv_epoch: { spec: 'conv', kind: 'epoch', batch: 32 },
 };
 
-export async function runWorkload(name: string, threads: number, seconds: number, workers = 1) {
+export async function runWorkload(name: string, threads: number, seconds: number, workers = 1, extra: Partial<ParallelOptions> = {}) {
   const w = WORKLOADS[name] ?? (/^conv_train_b(\d+)$/.exec(name) ? { spec: 'conv', kind: 'train' as const, batch: Number(name.split('_b')[1]) } : undefined);
   if (!w) throw new Error(`unknown workload ${name}`);
   const spec = SPECS[w.spec]!;
@@ -52,11 +54,13 @@ export async function runWorkload(name: string, threads: number, seconds: number
   const B = w.batch;
   let run: (x: Float32Array, n: number) => Promise<unknown>;
   let sessionTime = 0;
+  // Per session (data parallel: the main thread's gradient share and the optimizer graph).
+  const bySession: Record<string, number> = {};
   if (w.kind === 'infer') {
     const fg = await ForwardGraph.create(model, inputs, (m, [x]) => ({ loss: x!.sum(), outputs: { y: m.call(x!) } }), new ParamStore(model), { intraOpThreads: threads, withLoss: false, calibrateLayout: true }); // as AutoencoderRunner does (embed, anomaly, compress, eval)
     run = (x, n) => fg.run([x], n);
   } else {
-    const ts = await createTrainingStep(model, inputs, spec.step, { optimizer: new Adam({ lr: spec.lr }), intraOpThreads: threads, workers });
+    const ts = await createTrainingStep(model, inputs, spec.step, { optimizer: new Adam({ lr: spec.lr }), intraOpThreads: threads, workers, ...extra });
     // Time spent inside onnxruntime, to report the host-side share of each step.
     const holder = ts as unknown as Record<string, { run: (...a: unknown[]) => Promise<unknown> } | undefined>;
     for (const key of ['session', 'gradSession', 'optSession']) {
@@ -67,6 +71,7 @@ export async function runWorkload(name: string, threads: number, seconds: number
         const t = performance.now();
         const r = await inner(...a);
         sessionTime += performance.now() - t;
+        bySession[key] = (bySession[key] ?? 0) + performance.now() - t;
         return r;
       };
     }
@@ -88,22 +93,31 @@ export async function runWorkload(name: string, threads: number, seconds: number
   const x = rng.fillUniform(new Float32Array(B * size));
   for (let i = 0; i < 3; i++) await run(x, B);
   sessionTime = 0;
+  for (const k in bySession) bySession[k] = 0;
   let steps = 0;
-  const t0 = performance.now(), cpu0 = process.cpuUsage();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
   while (performance.now() - t0 < seconds * 1000 || steps < 3) {
     await run(x, B);
     steps++;
   }
   const elapsed = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  // CPU time per step (this process, all threads): steadier than wall time on a shared machine.
-  const cpuMsPerStep = (cpu.user + cpu.system) / 1000 / steps;
-  return { workload: name, threads, workers, batch: B, images_per_s: (steps * B) / elapsed, cpu_ms_per_step: cpuMsPerStep, steps, elapsed_s: elapsed, host_share: w.kind === 'train' ? 1 - sessionTime / 1000 / elapsed : undefined, peak_rss_mb: process.resourceUsage().maxRSS / 1024 };
+  // CPU time per step (all threads): steadier than wall time on a shared machine.
+  const cpuMs = (cpu.user + cpu.system) / 1000 / steps;
+  return { workload: name, threads, workers, batch: B, images_per_s: (steps * B) / elapsed, cpu_ms_per_step: cpuMs, ms_per_step: (elapsed * 1000) / steps, session_ms_per_step: Object.fromEntries(Object.entries(bySession).map(([k, v]) => [k, v / steps])), steps, elapsed_s: elapsed, host_share: w.kind === 'train' ? 1 - sessionTime / 1000 / elapsed : undefined, peak_rss_mb: process.resourceUsage().maxRSS / 1024 };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const [name, ...rest] = process.argv.slice(2);
   const arg = (k: string, d: number) => (rest.includes(k) ? Number(rest[rest.indexOf(k) + 1]) : d);
-  console.log(JSON.stringify(await runWorkload(name!, arg('--threads', 1), arg('--seconds', 3), arg('--workers', 1))));
+  const extra = Object.fromEntries(rest.flatMap((a, i) => (rest[i - 1] === '--set' ? [parseSetting(a)] : [])));
+  console.log(JSON.stringify(await runWorkload(name!, arg('--threads', 1), arg('--seconds', 3), arg('--workers', 1), extra)));
   process.exit(0); // worker threads of a data-parallel step would keep the process alive
+}
+
+/** `key=value` with value a number, true/false or a string. */
+function parseSetting(kv: string): [string, unknown] {
+  const [k, v = 'true'] = kv.split('=');
+  return [k!, v === 'true' ? true : v === 'false' ? false : Number.isFinite(Number(v)) ? Number(v) : v];
 }

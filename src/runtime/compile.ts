@@ -10,7 +10,8 @@ import type { TraceContext } from '../nn/trace.js';
 import { emitModel } from '../onnx/emit.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { Rng } from '../util/random.js';
-import { createSession, ort, scalarTensor, tensor, type Feeds, type SessionOptions } from './ort.js';
+import { CarriedOutputs } from './carried.js';
+import { copyTensor, createSession, ort, scalarTensor, tensor, trainingSessionOptions, type Feeds, type SessionOptions } from './ort.js';
 
 export interface InputSpec {
   name: string;
@@ -71,6 +72,15 @@ export class ParamStore {
         const key = `${n}.${s}`;
         if (!this.values.has(key)) this.values.set(key, tensor('float32', new Float32Array(p.size), p.shape));
       }
+  }
+
+  /**
+   * Copies of every current value, for values that must outlive later steps (best weights): a
+   * step with `preallocateOutputs` writes into tensors used in turn, so a tensor taken from
+   * `values` is overwritten two steps later, and restoring a checkpoint writes state in place.
+   */
+  snapshot(): Map<string, ort.Tensor> {
+    return new Map([...this.values].map(([k, t]) => [k, copyTensor(t)]));
   }
 
   /** Optimizer state tensors by name (`param.exp_avg`), for checkpoints. */
@@ -160,6 +170,13 @@ export interface TrainingOptions extends SessionOptions {
   exposeGradients?: boolean;
   /** Write the emitted ONNX model here (inspection). */
   store?: ParamStore;
+  /**
+   * Write updated parameters and state into two preallocated sets of tensors used in turn
+   * (default false: onnxruntime's fresh output tensors are adopted). onnxruntime-node 1.30 still
+   * returns a copy of a preallocated output, so this costs time: MLP 784-512-256-32 b256
+   * 0.85-0.90x img/s for 0.83-0.88x peak RSS (DESIGN.md notes; bench/ab.ts).
+   */
+  preallocateOutputs?: boolean;
 }
 
 /** torch.nn.utils.clip_grad_norm_: scale all gradients so their joint L2 norm is at most maxNorm. */
@@ -246,16 +263,19 @@ export class TrainingStep extends CompiledGraph {
 
   static async create(model: Module, specs: InputSpec[], fn: StepFn, opts: TrainingOptions): Promise<TrainingStep> {
     const tg = buildTrainingGraph(model, specs, fn, opts);
-    const session = await createSession(emitModel(tg.traced.ctx.g, { name: 'train_step' }), opts);
+    const session = await createSession(emitModel(tg.traced.ctx.g, { name: 'train_step' }), trainingSessionOptions(opts));
     const step = new TrainingStep(session, tg.traced, tg.store, new Rng(opts.seed ?? 0));
     step.outNames = tg.names;
     step.optimizer = opts.optimizer;
     step.stateInputs = tg.names.state.map(([name]) => name);
+    const n = tg.names;
+    if (opts.preallocateOutputs) step.carried = new CarriedOutputs([...n.params, ...n.state, ...n.buffers]);
     return step;
   }
 
   private optimizer!: Optimizer;
   private stateInputs!: string[];
+  private carried?: CarriedOutputs;
 
   /** One optimizer step on a batch of n samples (inputs in spec order). */
   async run(batch: ArrayLike<Float32Array | BigInt64Array>, n: number): Promise<StepResult> {
@@ -268,22 +288,30 @@ export class TrainingStep extends CompiledGraph {
     const feeds = this.baseFeeds(batch, n);
     for (const k of this.stateInputs) feeds[k] = this.store.values.get(k)!;
     for (const [k, v] of Object.entries(this.optimizer.scalars(stepNo))) feeds[`opt_${k}`] = scalarTensor(v);
-    const r = await this.session.run(feeds);
+    const fetches = this.carried?.fetches(this.store.values);
+    const r = await (fetches ? this.session.run(feeds, { ...this.fetchAll(), ...fetches }) : this.session.run(feeds));
     const loss = (r[this.outNames.loss]!.data as Float32Array)[0]!;
     if (!Number.isFinite(loss)) throw new NonFiniteError(`step ${stepNo}: loss is ${loss}; parameters were left unchanged`);
     for (const [name, out] of this.outNames.buffers) {
-      const d = r[out]!.data;
+      const d = (fetches?.[out] ?? r[out]!).data;
       if (d instanceof Float32Array && !finiteCheck(d))
         throw new NonFiniteError(`step ${stepNo}: buffer ${name} became NaN or Inf (BatchNorm needs more than one value per channel in training; use a larger final batch or dropLast); nothing was updated`);
     }
-    // Outputs are fresh tensors: adopt them as the next step's inputs (no copies).
-    for (const [name, out] of [...this.outNames.params, ...this.outNames.state, ...this.outNames.buffers]) this.store.values.set(name, r[out]!);
+    // The tensors just written become the next step's inputs (no copies).
+    if (fetches) this.carried!.adopt(fetches, this.store.values);
+    else for (const [name, out] of [...this.outNames.params, ...this.outNames.state, ...this.outNames.buffers]) this.store.values.set(name, r[out]!);
     this.store.step = stepNo;
     const metrics: Record<string, number> = {};
     for (const [k, out] of this.outNames.metrics) metrics[k] = (r[out]!.data as Float32Array)[0]!;
     const res: StepResult = { loss, metrics };
     if (this.outNames.grads.length) res.gradients = new Map(this.outNames.grads.map(([k, out]) => [k, r[out]!.data as Float32Array]));
     return res;
+  }
+
+  /** Every output not preallocated (loss, metrics, gradients): onnxruntime allocates them. */
+  private fetchAll(): Record<string, null> {
+    const n = this.outNames;
+    return Object.fromEntries([n.loss, ...[...n.metrics, ...n.grads].map(([, o]) => o)].map((o) => [o, null]));
   }
 }
 

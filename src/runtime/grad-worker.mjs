@@ -1,30 +1,31 @@
 // Data-parallel gradient worker (plain JS so it runs in a worker thread without a TS loader).
 // It owns one onnxruntime session of the gradient graph; each step brings the current
-// parameters, its share of the batch and of the random draws. (onnxruntime-node refuses
-// tensors on SharedArrayBuffers, so parameters are sent as transferred copies.)
+// parameters, its share of the batch and of the random draws (grad-worker-client.ts).
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 
-const { model, threads } = workerData;
-const session = await ort.InferenceSession.create(new Uint8Array(model), {
-  intraOpNumThreads: threads,
-  interOpNumThreads: 1,
-  executionMode: 'sequential',
-  graphOptimizationLevel: 'all',
-});
+// `options` comes from ort.ts's sessionOptions(), as for the main thread's sessions.
+const { model, options } = workerData;
+const session = await ort.InferenceSession.create(new Uint8Array(model), options);
 parentPort.on('message', async ({ id, inputs, outputs }) => {
   try {
     const feeds = {};
     for (const { name, data, dims, dtype } of inputs) feeds[name] = new ort.Tensor(dtype, data, dims);
     const r = await session.run(feeds, outputs);
     const result = {};
-    const transfer = [];
+    const spare = {};
+    const transfer = new Set();
+    // Transfer the outputs, no copy (a set: small outputs may share one buffer).
     for (const name of outputs) {
-      const data = r[name].data.slice(); // own buffer, transferable
-      result[name] = data;
-      transfer.push(data.buffer);
+      result[name] = r[name].data;
+      transfer.add(r[name].data.buffer);
     }
-    parentPort.postMessage({ id, result }, transfer);
+    // The inputs go back for the next step's copies (recycled, not reallocated).
+    for (const { name, data } of inputs) {
+      spare[name] = data;
+      transfer.add(data.buffer);
+    }
+    parentPort.postMessage({ id, result, spare }, [...transfer]);
   } catch (e) {
     parentPort.postMessage({ id, error: String(e && e.message ? e.message : e) });
   }

@@ -1,7 +1,8 @@
 // Data-parallel training over worker threads: each thread runs the gradient graph on its share
-// of the batch, the main thread averages the gradients (weighted by rows) and runs a separate
-// optimizer graph once. onnxruntime-node's `run` occupies its calling thread, so this is how
-// one process uses both cores on small models where intra-op threading does not pay.
+// of the batch, differentiating loss x (its rows / batch rows), so the threads' gradients simply
+// add up to the batch's; the main thread sums them and runs a separate optimizer graph once.
+// onnxruntime-node's `run` occupies its calling thread, so this is how one process uses both
+// cores on small models where intra-op threading does not pay.
 import { cpus } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { gradients } from '../autodiff/grad.js';
@@ -12,48 +13,41 @@ import { emitModel } from '../onnx/emit.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { Rng } from '../util/random.js';
 import { NonFiniteError, ParamStore, TrainingStep, clipByGlobalNorm, finiteCheck, traceStep, type InputSpec, type StepFn, type StepResult, type TrainingOptions } from './compile.js';
-import { createSession, ort, scalarTensor, tensor, type Feeds } from './ort.js';
-
-interface WorkerResult {
-  id: number;
-  result?: Record<string, Float32Array>;
-  error?: string;
-}
-
-class GradWorker {
-  private pending = new Map<number, (r: WorkerResult) => void>();
-  private nextId = 0;
-  readonly ready: Promise<void>;
-  constructor(readonly worker: Worker) {
-    this.ready = new Promise((resolve, reject) => {
-      worker.once('error', reject);
-      worker.on('message', (m: WorkerResult & { ready?: boolean }) => {
-        if (m.ready) return resolve();
-        this.pending.get(m.id)?.(m);
-        this.pending.delete(m.id);
-      });
-    });
-  }
-  run(inputs: { name: string; data: Float32Array | BigInt64Array; dims: number[]; dtype: string }[], outputs: string[]): Promise<Record<string, Float32Array>> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, (m) => (m.error ? reject(new Error(`gradient worker: ${m.error}`)) : resolve(m.result!)));
-      this.worker.postMessage({ id, inputs, outputs }, inputs.map((i) => i.data.buffer as ArrayBuffer));
-    });
-  }
-}
+import { GradWorker, type Rows, type WorkerInput } from './grad-worker-client.js';
+import { createSession, ort, scalarTensor, sessionOptions, tensor, trainingSessionOptions, type Feeds } from './ort.js';
 
 export interface ParallelOptions extends TrainingOptions {
   /** Threads taking a share of each batch, the main thread included (default 'auto': all cores). */
   workers?: number | 'auto';
+  /** Intra-op threads of the optimizer graph, which runs while the workers wait (default 1). */
+  optimizerThreads?: number;
 }
+
+/** Graph names the step feeds and fetches. */
+interface Names {
+  loss: string;
+  metrics: [string, string][];
+  /** [parameter, gradient output]; parameters whose gradient is the same value share an output. */
+  grads: [string, string][];
+  /** Every output of the gradient graph, each once. */
+  fetch: string[];
+  inputs: Value[];
+  params: [string, string][];
+  state: string[];
+  newParams: [string, string][];
+  newState: [string, string][];
+}
+
+const SHARE = 'row_share';
 
 export class DataParallelStep {
   private gradSession!: ort.InferenceSession;
   private optSession!: ort.InferenceSession;
   private workers: GradWorker[] = [];
-  private names!: { loss: string; metrics: [string, string][]; grads: [string, string][]; inputs: Value[]; params: [string, string][]; state: string[]; newParams: [string, string][]; newState: [string, string][] };
+  private names!: Names;
   private rng: Rng;
+  /** Zero gradients for threads left without rows (a batch smaller than the thread count). */
+  private zeros = new Map<string, Float32Array>();
 
   private constructor(
     readonly store: ParamStore,
@@ -73,39 +67,43 @@ export class DataParallelStep {
     const opt = opts.optimizer;
     store.ensureOptimizerState(opt);
     const trained = store.params.filter(([, p]) => ctx.params.has(p));
-    const grads = gradients(g, out.loss.v, trained.map(([, p]) => ctx.params.get(p)!));
+    const share = new Tensor(g, g.input(SHARE, 'float32', []));
+    const grads = gradients(g, out.loss.mul(share).v, trained.map(([, p]) => ctx.params.get(p)!));
     const outputs: Value[] = [];
+    const marked = new Map<Value, string>();
+    // One output per value: an LSTM's two biases get the very same gradient value.
     const mark = (v: Value) => {
-      const o = g.inputs.includes(v) ? new Tensor(g, v).op('Identity').v : v;
-      outputs.push(o);
-      return o.name;
+      if (!marked.has(v)) {
+        const o = g.inputs.includes(v) ? new Tensor(g, v).op('Identity').v : v;
+        outputs.push(o);
+        marked.set(v, o.name);
+      }
+      return marked.get(v)!;
     };
     const step = new DataParallelStep(store, opt, traced, opts.seed ?? 0);
-    const names = {
+    const names: Names = {
       loss: mark(out.loss.v),
       metrics: Object.entries(out.metrics ?? {}).map(([k, t]): [string, string] => [k, mark(t.v)]),
       grads: trained.map(([n], i): [string, string] => [n, mark(grads[i]!)]),
+      fetch: [],
       inputs: traced.inputs,
       params: trained.map(([n, p]): [string, string] => [n, ctx.params.get(p)!.name]),
-      state: [] as string[],
-      newParams: [] as [string, string][],
-      newState: [] as [string, string][],
+      state: [],
+      newParams: [],
+      newState: [],
     };
+    names.fetch = outputs.map((v) => v.name);
     g.outputs = outputs;
     const gradModel = emitModel(g, { name: 'grad_step' });
 
-    // The optimizer step as its own small graph: params, averaged grads, state -> new values.
+    // The optimizer step as its own small graph: params, each thread's gradient, state -> new
+    // values. Summing in the graph, not in a JS loop: on the MLP autoencoder (1.08M parameters)
+    // a JS loop over every gradient took ~40% of the step.
+    const count = Math.max(1, Math.min(typeof opts.workers === 'number' ? opts.workers : cpus().length, 8));
     const og = new Graph();
     const scalars = Object.fromEntries(Object.keys(opt.scalars(1)).map((k) => [k, new Tensor(og, og.input(`opt_${k}`, 'float32', []))]));
     const ps = trained.map(([n, p]) => new Tensor(og, og.input(n, 'float32', p.shape)));
-    // Each thread's gradient comes in as its own input and is averaged in the graph (weighted by
-    // the thread's share of the rows): on parameter-heavy models a JS loop over every gradient
-    // took ~40% of the step (MLP 784-512-256-32, 2 workers: ~4,470 -> ~5,810 img/s in the graph).
-    const count = Math.max(1, Math.min(typeof opts.workers === 'number' ? opts.workers : cpus().length, 8));
-    const shareWeights = Array.from({ length: count }, (_, t) => new Tensor(og, og.input(`share_w${t}`, 'float32', [])));
-    let gs = trained.map(([n, p]) =>
-      shareWeights.map((w, t) => new Tensor(og, og.input(`${n}.grad${t}`, 'float32', p.shape)).mul(w)).reduce((a, b) => a.add(b)),
-    );
+    let gs = trained.map(([n, p]) => Array.from({ length: count }, (_, t) => new Tensor(og, og.input(`${n}.grad${t}`, 'float32', p.shape))).reduce((a, b) => a.add(b)));
     if (opts.clipGradNorm) gs = clipByGlobalNorm(gs, opts.clipGradNorm);
     const oouts: Value[] = [];
     trained.forEach(([n, p], i) => {
@@ -121,14 +119,13 @@ export class DataParallelStep {
     });
     og.outputs = oouts;
     step.names = names;
-    step.gradSession = await createSession(gradModel, { intraOpThreads: 1 });
-    // One thread: a 2-thread pool for the update measured slower (LSTM 2,665 -> 1,923 img/s).
-    step.optSession = await createSession(emitModel(og, { name: 'optimizer_step' }), { intraOpThreads: 1 });
-
-    for (let i = 1; i < count; i++) {
-      const w = new GradWorker(new Worker(new URL('./grad-worker.mjs', import.meta.url), { workerData: { model: gradModel, threads: 1 } }));
-      step.workers.push(w);
-    }
+    // One intra-op thread everywhere: a 2-thread pool for the update measured slower (LSTM 2,665
+    // -> 1,923 img/s). Workers get the same options object as the main thread's sessions.
+    const session = trainingSessionOptions({ ...opts, intraOpThreads: 1 });
+    step.gradSession = await createSession(gradModel, session);
+    step.optSession = await createSession(emitModel(og, { name: 'optimizer_step' }), { ...session, intraOpThreads: opts.optimizerThreads ?? 1 });
+    for (let i = 1; i < count; i++)
+      step.workers.push(new GradWorker(new Worker(new URL('./grad-worker.mjs', import.meta.url), { workerData: { model: gradModel, options: sessionOptions(session) } })));
     await Promise.all(step.workers.map((w) => w.ready));
     return step;
   }
@@ -137,7 +134,7 @@ export class DataParallelStep {
     this.rng = new Rng(seed);
   }
 
-  async run(batch: ArrayLike<Float32Array | BigInt64Array>, n: number): Promise<StepResult> {
+  async run(batch: ArrayLike<Rows>, n: number): Promise<StepResult> {
     const stepNo = this.store.step + 1;
     const inputs = this.names.inputs;
     for (let i = 0; i < batch.length; i++) {
@@ -145,66 +142,31 @@ export class DataParallelStep {
       if (b instanceof Float32Array && !finiteCheck(b.subarray(0, (b.length / Math.max(n, 1)) * n)))
         throw new NonFiniteError(`step ${stepNo}: input ${inputs[i]!.name} contains NaN or Inf; the batch was not trained on`);
     }
-    // Row-wise feeds (inputs and random draws) for the whole batch, then one share per thread.
-    const rows: { name: string; data: Float32Array | BigInt64Array; perRow: number; dims: number[]; dtype: string }[] = [];
-    inputs.forEach((v, i) => {
-      const per = v.shape.slice(1).reduce<number>((a, d) => a * (d as number), 1);
-      rows.push({ name: v.name, data: batch[i]!, perRow: per, dims: v.shape.slice(1) as number[], dtype: v.dtype });
-    });
-    for (const r of this.traced.ctx.randoms) {
-      const per = r.value.shape.slice(1).reduce<number>((a, d) => a * (d as number), 1);
-      const buf = new Float32Array(per * n);
-      if (r.dist === 'uniform') this.rng.fillUniform(buf);
-      else this.rng.fillNormal(buf);
-      rows.push({ name: r.value.name, data: buf, perRow: per, dims: r.value.shape.slice(1) as number[], dtype: 'float32' });
-    }
-    const threads = Math.min(this.workers.length + 1, n);
-    const shares: [number, number][] = [];
-    for (let t = 0, start = 0; t < threads; t++) {
-      const size = Math.floor(n / threads) + (t < n % threads ? 1 : 0);
-      shares.push([start, size]);
-      start += size;
-    }
-    const outNames = [this.names.loss, ...this.names.metrics.map(([, o]) => o), ...this.names.grads.map(([, o]) => o)];
-    const sliceOf = (r: (typeof rows)[number], [s, k]: [number, number], copy: boolean) => {
-      const view = r.data.subarray(s * r.perRow, (s + k) * r.perRow);
-      return { name: r.name, data: copy ? view.slice() : view, dims: [k, ...r.dims], dtype: r.dtype };
-    };
-    const paramRows = this.names.params.map(([pn, input]) => {
+    const shares = rowShares(n, Math.min(this.workers.length + 1, n));
+    const rows = this.rowFeeds(batch, n);
+    const params: WorkerInput[] = this.names.params.map(([pn, input]) => {
       const t = this.store.values.get(pn)!;
       return { name: input, data: t.data as Float32Array, dims: [...t.dims], dtype: 'float32' };
     });
-    const remote = shares.slice(1).map((share, i) =>
-      this.workers[i]!.run([...rows.map((r) => sliceOf(r, share, true)), ...paramRows.map((p) => ({ ...p, data: p.data.slice() }))], outNames),
-    );
+    const shareOf = ([s, k]: [number, number]): WorkerInput[] => [
+      ...rows.map((r) => ({ name: r.name, data: r.data.subarray(s * r.perRow, (s + k) * r.perRow), dims: [k, ...r.dims], dtype: r.dtype })),
+      { name: SHARE, data: Float32Array.of(k / n), dims: [], dtype: 'float32' },
+    ];
+    const fetch = this.names.fetch;
+    const remote = shares.slice(1).map((share, i) => this.workers[i]!.run([...shareOf(share), ...params], fetch));
     const local = (async () => {
       const feeds: Feeds = {};
-      for (const r of rows) {
-        const s = sliceOf(r, shares[0]!, false);
-        feeds[s.name] = tensor(s.dtype as 'float32', s.data, s.dims);
-      }
-      for (const [pn, input] of this.names.params) feeds[input] = this.store.values.get(pn)!;
-      const r = await this.gradSession.run(feeds, outNames);
-      return Object.fromEntries(outNames.map((o) => [o, r[o]!.data as Float32Array]));
+      for (const f of [...shareOf(shares[0]!), ...params]) feeds[f.name] = tensor(f.dtype as 'float32', f.data, f.dims);
+      const r = await this.gradSession.run(feeds, fetch);
+      return Object.fromEntries(fetch.map((o) => [o, r[o]!.data as Float32Array]));
     })();
     const results = [await local, ...(await Promise.all(remote))];
 
-    // Row-weighted average: each share's loss is a mean over its own rows.
-    const weights = shares.map(([, k]) => k / n);
-    const mix = (o: string) => results.reduce((acc, r, t) => acc + weights[t]! * r[o]![0]!, 0);
+    // Each share's loss is a mean over its own rows: the batch's is their row-weighted sum.
+    const mix = (o: string) => results.reduce((acc, r, t) => acc + (shares[t]![1] / n) * r[o]![0]!, 0);
     const loss = mix(this.names.loss);
     if (!Number.isFinite(loss)) throw new NonFiniteError(`step ${stepNo}: loss is ${loss}; parameters were left unchanged`);
-    const feeds: Feeds = {};
-    // Threads without rows this step (a batch smaller than the thread count) get weight 0.
-    for (let t = 0; t <= this.workers.length; t++) feeds[`share_w${t}`] = scalarTensor(weights[t] ?? 0);
-    for (const [pname, o] of this.names.grads) {
-      const p = this.store.values.get(pname)!;
-      for (let t = 0; t <= this.workers.length; t++) feeds[`${pname}.grad${t}`] = tensor('float32', (results[t] ?? results[0]!)[o]!, p.dims);
-      feeds[pname] = p;
-    }
-    for (const s of this.names.state) feeds[s] = this.store.values.get(s)!;
-    for (const [k, v] of Object.entries(this.optimizer.scalars(stepNo))) feeds[`opt_${k}`] = scalarTensor(v);
-    const r = await this.optSession.run(feeds);
+    const r = await this.optSession.run(this.optimizerFeeds(results, stepNo));
     for (const [pname, o] of this.names.newParams) this.store.values.set(pname, r[o]!);
     for (const [s, o] of this.names.newState) this.store.values.set(s, r[o]!);
     this.store.step = stepNo;
@@ -212,11 +174,52 @@ export class DataParallelStep {
     return { loss, metrics };
   }
 
+  /** The batch's row-wise feeds (inputs, then this step's random draws), to be cut into shares. */
+  private rowFeeds(batch: ArrayLike<Rows>, n: number) {
+    const perRow = (v: Value) => v.shape.slice(1).reduce<number>((a, d) => a * (d as number), 1);
+    const rows = this.names.inputs.map((v, i) => ({ name: v.name, data: batch[i]!, perRow: perRow(v), dims: v.shape.slice(1) as number[], dtype: v.dtype as string }));
+    for (const r of this.traced.ctx.randoms) {
+      const buf = new Float32Array(perRow(r.value) * n);
+      if (r.dist === 'uniform') this.rng.fillUniform(buf);
+      else this.rng.fillNormal(buf);
+      rows.push({ name: r.value.name, data: buf, perRow: perRow(r.value), dims: r.value.shape.slice(1) as number[], dtype: 'float32' });
+    }
+    return rows;
+  }
+
+  private optimizerFeeds(results: Record<string, Float32Array>[], stepNo: number): Feeds {
+    const feeds: Feeds = {};
+    for (const [pname, o] of this.names.grads) {
+      const p = this.store.values.get(pname)!;
+      for (let t = 0; t <= this.workers.length; t++) feeds[`${pname}.grad${t}`] = tensor('float32', results[t]?.[o] ?? this.zerosLike(pname, p.size), p.dims);
+      feeds[pname] = p;
+    }
+    for (const s of this.names.state) feeds[s] = this.store.values.get(s)!;
+    for (const [k, v] of Object.entries(this.optimizer.scalars(stepNo))) feeds[`opt_${k}`] = scalarTensor(v);
+    return feeds;
+  }
+
+  private zerosLike(name: string, size: number): Float32Array {
+    if (!this.zeros.has(name)) this.zeros.set(name, new Float32Array(size));
+    return this.zeros.get(name)!;
+  }
+
   async release(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.worker.terminate()));
     await this.gradSession.release();
     await this.optSession.release();
   }
+}
+
+/** [first row, rows] for each of `threads` threads, sizes differing by at most one. */
+function rowShares(n: number, threads: number): [number, number][] {
+  const shares: [number, number][] = [];
+  for (let t = 0, start = 0; t < threads; t++) {
+    const size = Math.floor(n / threads) + (t < n % threads ? 1 : 0);
+    shares.push([start, size]);
+    start += size;
+  }
+  return shares;
 }
 
 export type AnyTrainingStep = TrainingStep | DataParallelStep;

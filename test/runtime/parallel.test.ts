@@ -6,10 +6,11 @@ import { mseLoss } from '../../src/losses/index.js';
 import { ConvAutoencoder } from '../../src/models/conv-autoencoder.js';
 import { BatchNorm1d, Dropout, Linear, Module, ReLU, Sequential } from '../../src/nn/index.js';
 import { manualSeed } from '../../src/nn/init.js';
-import { Adam } from '../../src/optim/optimizer.js';
+import { Adam, SGD } from '../../src/optim/optimizer.js';
 import { TrainingStep } from '../../src/runtime/compile.js';
 import { createTrainingStep, DataParallelStep } from '../../src/runtime/parallel.js';
 import { Rng } from '../../src/util/random.js';
+import { LstmAE } from '../helpers/models.js';
 
 const recon = (m: Module, [x]: Tensor[]) => ({ loss: mseLoss(m.call(x!), x!) });
 
@@ -69,4 +70,28 @@ test("'auto' keeps one thread for models with BatchNorm (per-share statistics wo
   assert.ok(step instanceof TrainingStep);
   await step.release();
   await assert.rejects(DataParallelStep.create(new Bn(), [{ name: 'x', shape: [4] }], recon, { optimizer: new Adam(), workers: 2 }), /BatchNorm/);
+});
+
+test('LSTM: two workers take the same gradient step as one thread (biases sharing a gradient value counted once)', async () => {
+  // SGD, so each parameter's change is -lr x its gradient; a double-counted gradient would double it.
+  const change = async (workers: number) => {
+    manualSeed(4);
+    const model = new LstmAE(5, 6, 2);
+    const before = new Map([...model.stateDict()].map(([k, t]) => [k, Float32Array.from(t.data as Float32Array)]));
+    const step = await createTrainingStep(model, [{ name: 'x', shape: [7, 5] }], recon, { optimizer: new SGD({ lr: 1 }), workers });
+    await step.run([new Rng(8).fillUniform(new Float32Array(9 * 7 * 5))], 9);
+    step.store.sync();
+    await step.release();
+    return new Map([...model.stateDict()].map(([k, t]) => [k, (t.data as Float32Array).map((v, i) => before.get(k)![i]! - v)]));
+  };
+  const [one, two] = [await change(1), await change(2)];
+  for (const [k, d1] of one) {
+    const d2 = two.get(k)!;
+    const norm = Math.hypot(...d1);
+    const diff = Math.hypot(...d1.map((v, i) => v - d2[i]!));
+    // (The decoder's input weights see only zeros: no gradient on either path.)
+    if (k.includes('bias')) assert.ok(norm > 0, `${k}: no gradient`);
+    assert.ok(diff <= 1e-4 * norm, `${k}: gradient differs by ${diff} (norm ${norm})`);
+  }
+  assert.ok(one.has('encoder.bias_hh_l1'));
 });

@@ -142,7 +142,7 @@ export async function fitAutoencoderQuick(model: MLPAutoencoder | DenoisingAutoe
   const validNoisy = corrupt(validClean, validIdx);
   const ts = await TrainingStep.create(model, inputs, step, { optimizer: new Adam({ lr: o.lr }), seed: o.seed });
   const evalGraph = nValid ? await ForwardGraph.create(model, inputs, step, ts.store) : undefined;
-  let best = Infinity, bestEpoch = 0, epochs = 0, bestValues: Map<string, unknown> | undefined;
+  let best = Infinity, bestEpoch = 0, epochs = 0, bestValues: ReturnType<ParamStore["snapshot"]> | undefined;
   try {
     while (epochs < o.epochs && epochs - bestEpoch < (o.patience ?? 5)) {
       epochs++;
@@ -160,11 +160,10 @@ export async function fitAutoencoderQuick(model: MLPAutoencoder | DenoisingAutoe
       const loss = (await evalGraph.run([validNoisy, validClean], nValid)).loss!;
       if (loss < best) {
         (best = loss), (bestEpoch = epochs);
-        // Step outputs are fresh tensors, never written again: keeping references is a snapshot.
-        bestValues = new Map(ts.store.values);
+        bestValues = ts.store.snapshot();
       }
     }
-    if (bestValues) for (const [k, v] of bestValues) ts.store.values.set(k, v as never);
+    if (bestValues) for (const [k, v] of bestValues) ts.store.values.set(k, v);
     ts.store.sync();
     return { epochs, bestEpoch };
   } finally {
