@@ -43,6 +43,13 @@ function subset<T extends string>(allowed: readonly T[]) {
   };
 }
 
+/** --stream and its chunk size: read the table in chunks instead of all at once. */
+function streamOptions(cmd: Command): Command {
+  return cmd
+    .option('--stream', 'read the file in chunks (tables larger than memory) instead of all at once')
+    .option('--chunk-rows <N>', 'with --stream: rows read per chunk', intArg, 65536);
+}
+
 /** Options every command that reads a table shares. */
 function tableOptions(cmd: Command): Command {
   return cmd
@@ -96,7 +103,7 @@ Examples:
       }
     });
 
-  tableOptions(
+  const train = tableOptions(
     program
       .command('train-tabular')
       .argument('<data>', 'CSV or Parquet file')
@@ -123,6 +130,9 @@ Examples:
       .option('--threads <N>', 'onnxruntime intra-op threads', intArg, 1)
       .option('--no-progress', 'no progress bar'),
   )
+  streamOptions(train)
+    .option('--shuffle-buffer <N>', 'with --stream: rows held for shuffling each epoch', intArg, 65536)
+    .option('--max-valid-rows <N>', 'with --stream: validation rows kept in memory (the rest of the hashed split is left unused)', intArg, 20000)
     .addHelpText('after', `
 Examples:
   latentkit train-tabular data.csv --target label                        a swap-noise DAE (Porto Seguro style)
@@ -130,7 +140,8 @@ Examples:
   latentkit train-tabular claims.csv --target claim --preset porto-seguro --out runs/porto   the Porto Seguro DAE (heavy on a CPU)
   latentkit train-tabular data.csv --numeric rankgauss --noise swap:0.1+gaussian:0.05
   latentkit train-tabular data.csv --config dae.json --schema schema.json
-  latentkit train-tabular data.csv --out runs/dae --resume                continue after an interruption`)
+  latentkit train-tabular data.csv --out runs/dae --resume                continue after an interruption
+  latentkit train-tabular big.csv --stream --epochs 1 --out runs/big      a table larger than memory, read in chunks`)
     .action(async (path: string, _o, cmd: Command) => {
       const { trainTabular } = await import('../tasks/tabular/tabular.js');
       const { formatColumnErrors } = await import('../data/tabular/index.js');
@@ -140,6 +151,7 @@ Examples:
         path, csv: csvOf(o), schemaFile: o.schema, maxCategories: o.maxCategories, target: o.target, preset: o.preset, configFile: o.config, model,
         preprocess: o.numeric ? { numeric: o.numeric } : undefined, epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, validFraction: o.validFraction,
         seed: o.seed, out: o.out, resume: o.resume, earlyStopping: o.earlyStopping, threads: o.threads, progress: o.progress,
+        stream: o.stream ? { chunkRows: o.chunkRows, shuffleBuffer: o.shuffleBuffer, maxValidRows: o.maxValidRows } : undefined,
       });
       reportTraining(o, r, [
         `per-column reconstruction error (${r.errorsOn} rows):`,

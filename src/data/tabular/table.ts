@@ -213,3 +213,16 @@ export function selectRows(t: RawTable, rows: ArrayLike<number>): RawTable {
   const idx = Array.from(rows);
   return { ...t, data: t.data.map((col) => idx.map((r) => col[r]!)), nRows: idx.length, rowNumbers: Int32Array.from(idx, (r) => t.rowNumbers[r]!) };
 }
+
+/** Tables with the same columns, one after the other (for rows gathered from chunks). */
+export function concatRows(parts: RawTable[]): RawTable {
+  const head = parts[0]!;
+  const nRows = parts.reduce((a, p) => a + p.nRows, 0);
+  const rowNumbers = new Int32Array(nRows);
+  let at = 0;
+  for (const p of parts) {
+    rowNumbers.set(p.rowNumbers, at);
+    at += p.nRows;
+  }
+  return { ...head, nRows, rowNumbers, data: head.columns.map((_, c) => parts.flatMap((p) => p.data[c]!)) };
+}
