@@ -52,8 +52,10 @@ export interface StatsPass {
 /** One pass over the file: schema (all rows), training-row statistics and evaluation rows. */
 export async function statsPass(path: string, o: StatsPassOptions): Promise<StatsPass> {
   const maxCat = o.maxCategories ?? 50;
-  const all = new ColumnStats(path, { numeric: false, maxKeys: Math.max(1000, maxCat + 1) });
-  const train = new ColumnStats(path, { sample: o.sample, maxKeys: 10_000, seed: o.seed });
+  // Training and validation rows apart (the preprocessor sees training rows only), together for the schema.
+  const maxKeys = Math.max(1000, maxCat + 1);
+  const train = new ColumnStats(path, { sample: o.sample, maxKeys, seed: o.seed });
+  const valid = new ColumnStats(path, { numeric: false, maxKeys });
   const maxEval = o.maxEvalRows ?? 20_000;
   const evalParts: RawTable[] = [];
   let evalCount = 0, first = 0;
@@ -62,11 +64,12 @@ export async function statsPass(path: string, o: StatsPassOptions): Promise<Stat
   bar.start(`statistics of ${path}`, 1000);
   const t0 = performance.now();
   for await (const chunk of streamTable(path, { ...o, onProgress: (done, total) => bar.update(Math.round((1000 * done) / Math.max(total, 1)), { loss: 0, rate: (first / (performance.now() - t0)) * 1000 }) })) {
-    all.add(chunk);
     const trainIdx = splitRows(chunk.nRows, first, (i) => !isValid(i));
+    const validIdx = o.validFraction > 0 ? splitRows(chunk.nRows, first, isValid) : new Int32Array(0);
     train.add(chunk, trainIdx);
+    valid.add(chunk, validIdx);
     if (evalCount < maxEval) {
-      const idx = o.validFraction > 0 ? splitRows(chunk.nRows, first, isValid) : trainIdx;
+      const idx = o.validFraction > 0 ? validIdx : trainIdx;
       const take = idx.subarray(0, maxEval - evalCount);
       if (take.length) evalParts.push(selectRows(chunk, take));
       evalCount += take.length;
@@ -74,7 +77,7 @@ export async function statsPass(path: string, o: StatsPassOptions): Promise<Stat
     first += chunk.nRows;
   }
   bar.stop(`read ${first} rows of ${path} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  const schema = inferSchemaFrom(all, all.cols, o);
+  const schema = inferSchemaFrom({ source: path, columns: train.columns, nRows: first }, train.summaries(valid), o);
   return { schema, train, rows: first, trainRows: train.nRows, validRows: first - train.nRows, evalRows: evalParts.length ? concatRows(evalParts) : undefined };
 }
 
