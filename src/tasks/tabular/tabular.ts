@@ -10,8 +10,8 @@ import { arrayDataset } from '../../data/dataset.js';
 import { DataLoader, randomSplit, type BatchSource } from '../../data/loader.js';
 import { noiseFeeds, type NoiseSpec } from '../../data/noise.js';
 import {
-  columnErrors, inferSchema, readSchemaOverrides, readTable, tabularReconstructionLoss, TabularPreprocessor,
-  type ColumnError, type CsvOptions, type PreprocessOptions, type RawTable, type SchemaOverrides, type TableSchema, type TabularLayout,
+  columnErrors, inferSchema, inferSchemaFrom, readSchemaOverrides, readTable, tabularReconstructionLoss, TabularPreprocessor,
+  type ColumnError, type CsvOptions, type PreprocessOptions, type RawTable, type SchemaOverrides, type TableHead, type TableSchema, type TabularLayout,
 } from '../../data/tabular/index.js';
 import type { Tensor } from '../../graph/tensor.js';
 import type { Autoencoder } from '../../models/conv-autoencoder.js';
@@ -42,9 +42,26 @@ export interface TabularSource {
 export async function loadTabular(src: TabularSource): Promise<{ table: RawTable; schema: TableSchema }> {
   const table = await readTable(src.path, src.csv);
   const overrides = { ...(src.schemaFile ? readSchemaOverrides(src.schemaFile) : {}), ...src.overrides };
-  for (const c of src.exclude ?? []) if (!table.columns.includes(c)) throw new Error(`${src.path}: no column ${JSON.stringify(c)}; columns are: ${table.columns.map((n) => JSON.stringify(n)).join(', ')}`);
+  checkColumns(src.path, table.columns, src.exclude ?? []);
   const schema = inferSchema(table, { overrides, exclude: src.exclude, maxCategories: src.maxCategories });
   return { table, schema };
+}
+
+/** A table's schema from one pass in chunks: the table is never held whole. */
+export async function streamSchema(src: TabularSource, chunkRows?: number): Promise<{ table: TableHead; schema: TableSchema }> {
+  const { ColumnStats } = await import('../../data/tabular/column-stats.js');
+  const { streamTable } = await import('../../data/tabular/table-stream.js');
+  const maxKeys = Math.max(1000, (src.maxCategories ?? 50) + 1);
+  const stats = new ColumnStats(src.path, { numeric: false, maxKeys });
+  for await (const chunk of streamTable(src.path, { ...src.csv, chunkRows })) stats.add(chunk);
+  checkColumns(src.path, stats.columns, src.exclude ?? []);
+  const overrides = { ...(src.schemaFile ? readSchemaOverrides(src.schemaFile) : {}), ...src.overrides };
+  return { table: stats, schema: inferSchemaFrom(stats, stats.summaries(), { overrides, exclude: src.exclude, maxCategories: src.maxCategories }) };
+}
+
+/** Columns named on the command line must exist. */
+export function checkColumns(source: string, columns: string[], names: string[]): void {
+  for (const c of names) if (!columns.includes(c)) throw new Error(`${source}: no column ${JSON.stringify(c)}; columns are: ${columns.map((n) => JSON.stringify(n)).join(', ')}`);
 }
 
 /** True for models trained on (noisy, clean) pairs. */
@@ -128,9 +145,8 @@ function arrayLoader(x: Float32Array, W: number, batchSize: number, seed: number
 
 export type TabularOutput = 'code' | 'features' | 'recon';
 
-/** Run a trained tabular model over rows: codes, DAE stacked features, or raw reconstruction scores. */
-export async function encodeRows(model: Autoencoder, x: Float32Array, width: number, what: TabularOutput, batchSize = 1024): Promise<{ data: Float32Array; size: number }> {
-  const n = x.length / width;
+/** A trained tabular model's graph for codes, DAE stacked features or raw reconstruction scores, reused across calls (chunks). */
+export async function tabularEncoder(model: Autoencoder, width: number, what: TabularOutput, batchSize = 1024) {
   if (what === 'features' && !isDenoising(model) && !(model instanceof MLPAutoencoder)) throw new Error('stacked features need an MLP or denoising autoencoder');
   const graph = await ForwardGraph.create(
     model,
@@ -145,11 +161,22 @@ export async function encodeRows(model: Autoencoder, x: Float32Array, width: num
     new ParamStore(model),
     { withLoss: false },
   );
+  return {
+    async run(x: Float32Array): Promise<{ data: Float32Array; size: number }> {
+      const r = await graph.runRows(x, width, x.length / width, batchSize);
+      return { data: r.outputs.out ?? new Float32Array(0), size: r.sizes.out ?? 0 };
+    },
+    release: () => graph.release(),
+  };
+}
+
+/** Run a trained tabular model over rows: codes, DAE stacked features, or raw reconstruction scores. */
+export async function encodeRows(model: Autoencoder, x: Float32Array, width: number, what: TabularOutput, batchSize = 1024): Promise<{ data: Float32Array; size: number }> {
+  const enc = await tabularEncoder(model, width, what, batchSize);
   try {
-    const r = await graph.runRows(x, width, n, batchSize);
-    return { data: r.outputs.out ?? new Float32Array(0), size: r.sizes.out ?? 0 };
+    return await enc.run(x);
   } finally {
-    await graph.release();
+    await enc.release();
   }
 }
 
@@ -218,7 +245,7 @@ async function streamedData(o: TrainTabularOptions, s: StreamTrainOptions, exclu
   const split = { seed, validFraction: vf };
   const read = { ...o.csv, chunkRows: s.chunkRows };
   const pass = await statsPass(o.path, { ...read, ...split, overrides, exclude, maxCategories: o.maxCategories, maxEvalRows: s.maxValidRows, progress: o.progress });
-  for (const c of exclude) if (!pass.train.columns.includes(c)) throw new Error(`${o.path}: no column ${JSON.stringify(c)}; columns are: ${pass.train.columns.map((n) => JSON.stringify(n)).join(', ')}`);
+  checkColumns(o.path, pass.train.columns, exclude);
   const prep = makePrep((opts) => TabularPreprocessor.fitStats(pass.train, pass.schema, opts));
   const evalX = pass.evalRows ? prep.transform(pass.evalRows) : new Float32Array(0);
   const evalMask = pass.evalRows ? prep.missingMask(pass.evalRows) : new Uint8Array(0);
