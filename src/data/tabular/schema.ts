@@ -144,6 +144,13 @@ export function inferSchemaFrom(t: TableHead, summaries: ColumnSummary[], o: Inf
   const maxCat = o.maxCategories ?? 50;
   const share = o.numericShare ?? 0.9;
   const columns = t.columns.map((name, c): ColumnSchema => {
+    const col = inferColumn(name, c);
+    // Streamed statistics stop counting distinct values at a cap: say so rather than print the cap as the count.
+    return summaries[c]!.keys ? col : { ...col, reason: `${col.reason}; more than ${col.distinct - 1} distinct values (counting stopped there)` };
+  });
+  return { columns };
+
+  function inferColumn(name: string, c: number): ColumnSchema {
     const ov = overrideOf(overrides[name]);
     const { missing, numbers, keys, distinct, firstText } = summaries[c]!;
     const textError = (extra: string) => textInNumericError(firstText!, c, 0, extra);
@@ -173,8 +180,7 @@ export function inferSchemaFrom(t: TableHead, summaries: ColumnSummary[], o: Inf
       throw textError(` (${((100 * numbers) / present).toFixed(1)}% of its values are numbers)`);
     if (distinct <= maxCat) return { ...base, type: 'categorical', reason: `${distinct} distinct text values` };
     return { ...base, type: 'ignore', reason: `${distinct} distinct text values (an identifier or free text; more than maxCategories ${maxCat})` };
-  });
-  return { columns };
+  }
 }
 
 /**
