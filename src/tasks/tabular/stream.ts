@@ -36,6 +36,7 @@ export interface StatsPassOptions extends StreamOptions, StreamSplit, Pick<Infer
   /** Reservoir sample per numeric column for RankGauss (default 100,000). */
   sample?: number;
   progress?: boolean;
+  log?: (line: string) => void;
 }
 
 export interface StatsPass {
@@ -76,7 +77,8 @@ export async function statsPass(path: string, o: StatsPassOptions): Promise<Stat
     }
     first += chunk.nRows;
   }
-  bar.stop(`read ${first} rows of ${path} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  bar.stop();
+  o.log?.(`read ${first} rows of ${path} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const schema = inferSchemaFrom({ source: path, columns: train.columns, nRows: first }, train.summaries(valid), o);
   return { schema, train, rows: first, trainRows: train.nRows, validRows: first - train.nRows, evalRows: evalParts.length ? concatRows(evalParts) : undefined };
 }

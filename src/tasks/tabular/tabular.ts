@@ -244,7 +244,7 @@ async function streamedData(o: TrainTabularOptions, s: StreamTrainOptions, exclu
   const overrides = { ...(o.schemaFile ? readSchemaOverrides(o.schemaFile) : {}), ...o.overrides };
   const split = { seed, validFraction: vf };
   const read = { ...o.csv, chunkRows: s.chunkRows };
-  const pass = await statsPass(o.path, { ...read, ...split, overrides, exclude, maxCategories: o.maxCategories, maxEvalRows: s.maxValidRows, progress: o.progress });
+  const pass = await statsPass(o.path, { ...read, ...split, overrides, exclude, maxCategories: o.maxCategories, maxEvalRows: s.maxValidRows, progress: o.progress, log: o.log ?? ((l: string) => process.stderr.write(`${l}\n`)) });
   checkColumns(o.path, pass.train.columns, exclude);
   const prep = makePrep((opts) => TabularPreprocessor.fitStats(pass.train, pass.schema, opts));
   const evalX = pass.evalRows ? prep.transform(pass.evalRows) : new Float32Array(0);
