@@ -147,3 +147,19 @@ test('encode-tabular --stream writes what the in-memory encoding writes (CSV), a
   assert.ok(!existsSync(join(dir, 'never.csv')));
   assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
 });
+
+test('the command line: schema --stream prints the in-memory schema; train-tabular --stream names file, line and column of a bad cell', async () => {
+  const { runCli } = await import('../helpers/cli.js');
+  const dir = tempDir('lk-tc-');
+  const path = writeCsv(dir);
+  const mem = runCli(['schema', path, '--json']), str = runCli(['schema', path, '--stream', '--chunk-rows', '50', '--json']);
+  assert.equal(str.code, 0, str.err);
+  assert.deepEqual(JSON.parse(str.out), JSON.parse(mem.out));
+  const bad = join(dir, 'bad.csv');
+  const lines = readFileSync(path, 'utf8').trim().split('\n');
+  lines[300] = 'oops' + lines[300]!.slice(lines[300]!.indexOf(','));
+  writeFileSync(bad, lines.join('\n') + '\n');
+  const r = runCli(['train-tabular', bad, '--stream', '--chunk-rows', '64', '--epochs', '1', '--out', join(dir, 'run'), '--no-progress']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.err, new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: line 301, column 1 \\("a"\\): "oops" is not a number`));
+});
