@@ -13,7 +13,7 @@ export interface StreamOptions extends CsvOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-export const DEFAULT_CHUNK_ROWS = 65536;
+export const DEFAULT_CHUNK_ROWS = 16384;
 
 /** CSV or Parquet (by extension) as chunks; the file is read again on every call. */
 export function streamTable(path: string, o: StreamOptions = {}): AsyncGenerator<RawTable> {

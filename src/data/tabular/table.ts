@@ -2,7 +2,7 @@
 // values as null, and where each row came from (CSV line or Parquet row) for error messages.
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { parse } from 'csv-parse/sync';
+import { parse, type Options as CsvParseOptions } from 'csv-parse/sync';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
 
 export type Cell = string | number | boolean | null;
@@ -52,9 +52,13 @@ export function columnIndex(t: RawTable, name: string): number {
 }
 
 /** csv-parse options for a file (shared by the whole-file and the chunked reader). */
-export function csvParseOptions(source: string, o: CsvOptions) {
+export function csvParseOptions(source: string, o: CsvOptions): CsvParseOptions & { delimiter: string } {
   const delimiter = o.delimiter ?? (/\.tsv$/i.test(source) ? '\t' : ',');
-  return { delimiter, info: true, relax_column_count: true, skip_empty_lines: true, bom: true, trim: true, from_line: (o.skipLines ?? 0) + 1 } as const;
+  return {
+    delimiter, relax_column_count: true, skip_empty_lines: true, bom: true, trim: true, from_line: (o.skipLines ?? 0) + 1,
+    // Only the line number is kept with each record (csv-parse's full info object is ~10 fields a row).
+    on_record: ((record: string[], info: { lines: number }): CsvRecord => ({ record, info: { lines: info.lines } })) as unknown as CsvParseOptions['on_record'],
+  };
 }
 
 export type CsvRecord = { record: string[]; info: { lines: number } };
