@@ -47,7 +47,7 @@ function subset<T extends string>(allowed: readonly T[]) {
 function streamOptions(cmd: Command): Command {
   return cmd
     .option('--stream', 'read the file in chunks (tables larger than memory) instead of all at once')
-    .option('--chunk-rows <N>', 'with --stream: rows read per chunk', intArg, 65536);
+    .option('--chunk-rows <N>', 'with --stream: rows read per chunk', intArg, 16384);
 }
 
 /** Options every command that reads a table shares. */
