@@ -7,7 +7,7 @@ import { parquetReadObjects } from 'hyparquet';
 import { csvParseError, csvParseOptions, CsvRows, isParquetPath, openParquet, parquetError, parquetTable, PARQUET_COMPRESSORS, type CsvOptions, type CsvRecord, type RawTable } from './table.js';
 
 export interface StreamOptions extends CsvOptions {
-  /** Rows per chunk (default 65536). */
+  /** Rows per chunk (default DEFAULT_CHUNK_ROWS). */
   chunkRows?: number;
   /** Called after each chunk: bytes (CSV) or rows (Parquet) read so far, of the total. */
   onProgress?: (done: number, total: number) => void;
