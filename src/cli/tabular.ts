@@ -43,6 +43,13 @@ function subset<T extends string>(allowed: readonly T[]) {
   };
 }
 
+/** --stream and its chunk size: read the table in chunks instead of all at once. */
+function streamOptions(cmd: Command): Command {
+  return cmd
+    .option('--stream', 'read the file in chunks (tables larger than memory) instead of all at once')
+    .option('--chunk-rows <N>', 'with --stream: rows read per chunk', intArg, 16384);
+}
+
 /** Options every command that reads a table shares. */
 function tableOptions(cmd: Command): Command {
   return cmd
@@ -63,13 +70,8 @@ function csvOf(o: Record<string, unknown>): CsvOptions {
   };
 }
 
-function csvCell(v: string | number): string {
-  const s = String(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 export function registerTabular(program: Command): void {
-  tableOptions(
+  streamOptions(tableOptions(
     program
       .command('schema')
       .argument('<data>', 'CSV or Parquet file')
@@ -77,17 +79,19 @@ export function registerTabular(program: Command): void {
       .option('--target <COL>', 'leave this column out (the prediction target)')
       .addOption(outputOption('write the schema as JSON (edit it and pass it back with --schema)'))
       .addOption(jsonOption()),
-  )
+  ))
     .addHelpText('after', `
 Examples:
   latentkit schema data.csv
+  latentkit schema big.csv --stream                               one pass in chunks, for tables larger than memory
   latentkit schema data.csv --target label -o schema.json      then edit types and use --schema schema.json
   latentkit schema breast_cancer.csv --skip-lines 1 --no-header`)
     .action(async (path: string, o) => {
-      const { loadTabular } = await import('../tasks/tabular/tabular.js');
+      const { loadTabular, streamSchema } = await import('../tasks/tabular/tabular.js');
       const { formatSchema } = await import('../data/tabular/index.js');
       if (o.output) formatOf(o.output, JSON_FILE);
-      const { table, schema } = await loadTabular({ path, csv: csvOf(o), schemaFile: o.schema, exclude: o.target ? [o.target] : [], maxCategories: o.maxCategories });
+      const src = { path, csv: csvOf(o), schemaFile: o.schema, exclude: o.target ? [o.target] : [], maxCategories: o.maxCategories };
+      const { table, schema } = o.stream ? await streamSchema(src, o.chunkRows) : await loadTabular(src);
       const say = reporter(o);
       say.result({ source: table.source, rows: table.nRows, columns: table.columns.length, schema }, `${table.source}: ${table.nRows} rows, ${table.columns.length} columns\n${formatSchema(schema)}`);
       if (o.output) {
@@ -96,7 +100,7 @@ Examples:
       }
     });
 
-  tableOptions(
+  const train = tableOptions(
     program
       .command('train-tabular')
       .argument('<data>', 'CSV or Parquet file')
@@ -123,6 +127,9 @@ Examples:
       .option('--threads <N>', 'onnxruntime intra-op threads', intArg, 1)
       .option('--no-progress', 'no progress bar'),
   )
+  streamOptions(train)
+    .option('--shuffle-buffer <N>', 'with --stream: rows held for shuffling each epoch', intArg, 65536)
+    .option('--max-valid-rows <N>', 'with --stream: validation rows kept in memory (the rest of the hashed split is left unused)', intArg, 20000)
     .addHelpText('after', `
 Examples:
   latentkit train-tabular data.csv --target label                        a swap-noise DAE (Porto Seguro style)
@@ -130,7 +137,8 @@ Examples:
   latentkit train-tabular claims.csv --target claim --preset porto-seguro --out runs/porto   the Porto Seguro DAE (heavy on a CPU)
   latentkit train-tabular data.csv --numeric rankgauss --noise swap:0.1+gaussian:0.05
   latentkit train-tabular data.csv --config dae.json --schema schema.json
-  latentkit train-tabular data.csv --out runs/dae --resume                continue after an interruption`)
+  latentkit train-tabular data.csv --out runs/dae --resume                continue after an interruption
+  latentkit train-tabular big.csv --stream --epochs 1 --out runs/big      a table larger than memory, read in chunks`)
     .action(async (path: string, _o, cmd: Command) => {
       const { trainTabular } = await import('../tasks/tabular/tabular.js');
       const { formatColumnErrors } = await import('../data/tabular/index.js');
@@ -140,6 +148,7 @@ Examples:
         path, csv: csvOf(o), schemaFile: o.schema, maxCategories: o.maxCategories, target: o.target, preset: o.preset, configFile: o.config, model,
         preprocess: o.numeric ? { numeric: o.numeric } : undefined, epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, validFraction: o.validFraction,
         seed: o.seed, out: o.out, resume: o.resume, earlyStopping: o.earlyStopping, threads: o.threads, progress: o.progress,
+        stream: o.stream ? { chunkRows: o.chunkRows, shuffleBuffer: o.shuffleBuffer, maxValidRows: o.maxValidRows } : undefined,
       });
       reportTraining(o, r, [
         `per-column reconstruction error (${r.errorsOn} rows):`,
@@ -168,33 +177,22 @@ Examples:
       if (o.output) writeOutput(o.output, JSON.stringify(out, null, 2) + '\n');
     });
 
-  tableOptions(
-    runCommand(program, 'encode-tabular', 'codes, stacked DAE features or reconstructions of every row, as CSV', 'train-tabular')
+  streamOptions(tableOptions(
+    runCommand(program, 'encode-tabular', 'codes, stacked DAE features or reconstructions of every row, as CSV or Parquet', 'train-tabular')
       .argument('<data>', 'CSV or Parquet file with the same columns')
       .option('--what <KIND>', 'code, features (all hidden layers, concatenated) or recon (in the columns\' own units and categories)', choice(['code', 'features', 'recon'] as const), 'code')
       .option('--standardised', 'recon: the model\'s raw outputs in the preprocessor\'s units (standardised numbers, logits per category) instead')
-      .addOption(outputOption('CSV file to write').makeOptionMandatory()),
-  )
-    .addHelpText('after', '\nExamples:\n  latentkit encode-tabular runs/dae data.csv -o codes.csv\n  latentkit encode-tabular runs/dae data.csv --what features -o deep-stack.csv')
+      .addOption(outputOption('CSV or Parquet file to write (Parquet: one row group per chunk)').makeOptionMandatory()),
+  ))
+    .addHelpText('after', '\nExamples:\n  latentkit encode-tabular runs/dae data.csv -o codes.csv\n  latentkit encode-tabular runs/dae data.csv --what features -o deep-stack.csv\n  latentkit encode-tabular runs/dae big.csv --stream -o codes.parquet       chunk by chunk, for tables larger than memory')
     .action(async (dir: string, path: string, o) => {
-      const { encodeRows, loadTabularRun } = await import('../tasks/tabular/tabular.js');
-      const { readTable, rowLabel } = await import('../data/tabular/index.js');
-      formatOf(o.output, { '.csv': 'csv' });
+      const { loadTabularRun } = await import('../tasks/tabular/tabular.js');
+      const { encodeTable } = await import('../tasks/tabular/encode.js');
+      formatOf(o.output, { '.csv': 'csv', '.parquet': 'parquet', '.pq': 'parquet' });
       const run = loadTabularRun(dir, o.checkpoint);
-      const table = await readTable(path, csvOf(o));
-      const x = run.prep.transform(table);
-      const { data, size } = await encodeRows(run.model, x, run.prep.width, o.what as TabularOutput);
-      // No NaN or Infinity written with exit code 0: name the first row that has one.
-      const bad = data.findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0) throw new Error(`${path}: ${rowLabel(table, Math.floor(bad / size))}: the model's ${o.what} is not a finite number (${data[bad]}); nothing written to ${o.output}`);
-      const number = (v: number) => String(Number(v.toPrecision(6)));
-      const decoded = o.what === 'recon' && !o.standardised;
-      const head = decoded ? run.prep.inputColumns : o.what === 'recon' ? run.prep.featureNames() : Array.from({ length: size }, (_, j) => `${o.what}_${j}`);
-      const lines = [head.map(csvCell).join(',')];
-      if (decoded) for (const row of run.prep.decodeRows(data, table.nRows)) lines.push(row.map((v) => (typeof v === 'number' ? number(v) : csvCell(v))).join(','));
-      else for (let i = 0; i < table.nRows; i++) lines.push(Array.from(data.subarray(i * size, (i + 1) * size), number).join(','));
-      writeOutput(o.output, lines.join('\n') + '\n');
-      reporter(o).status(`wrote ${o.output} (${table.nRows} rows x ${size} ${o.what} values)`);
+      const output = o.output === '-' ? '/dev/stdout' : o.output;
+      const r = await encodeTable({ run, path, csv: csvOf(o), what: o.what as TabularOutput, standardised: o.standardised, output, chunkRows: o.stream ? o.chunkRows : undefined });
+      reporter(o).status(`wrote ${o.output} (${r.rows} rows x ${r.size} ${o.what} values)`);
     });
 
   tableOptions(

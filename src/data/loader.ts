@@ -18,6 +18,18 @@ export interface Batch {
   y?: Int32Array;
 }
 
+/**
+ * What the Trainer reads batches from: a DataLoader over arrays in memory, or a stream (a table
+ * re-read in chunks each epoch). `rows` sizes the progress bar; epoch e's batches must depend only
+ * on (seed, e) so a resumed run sees what an uninterrupted one would.
+ */
+export interface BatchSource {
+  readonly batchSize: number;
+  /** Samples per epoch (an estimate is fine: it only sizes the progress bar). */
+  readonly rows: number;
+  epoch(epoch: number): Iterable<Batch> | AsyncIterable<Batch>;
+}
+
 export interface DataLoaderOptions {
   dataset: TensorDataset;
   batchSize: number;
@@ -36,7 +48,7 @@ export function epochSeed(seed: number, epoch: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-export class DataLoader {
+export class DataLoader implements BatchSource {
   readonly dataset: TensorDataset;
   readonly batchSize: number;
   readonly shuffle: boolean;
@@ -52,6 +64,10 @@ export class DataLoader {
     this.shuffle = opts.shuffle ?? true;
     this.seed = opts.seed ?? 0;
     this.dropLast = opts.dropLast ?? false;
+  }
+
+  get rows(): number {
+    return this.dataset.length;
   }
 
   /** Batches per epoch. */

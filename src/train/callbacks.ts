@@ -86,7 +86,7 @@ export class ProgressBar implements Callback {
   }
 
   onEpochStart(epoch: number, t: Trainer): void {
-    this.bar.start(`epoch ${epoch + 1}/${t.opts.epochs}`, t.opts.train.dataset.length);
+    this.bar.start(`epoch ${epoch + 1}/${t.opts.epochs}`, t.opts.train.rows);
   }
 
   onBatchEnd(b: BatchInfo): void {

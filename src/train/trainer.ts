@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
-import { epochSeed, type Batch, type DataLoader } from '../data/loader.js';
+import { epochSeed, type Batch, type BatchSource } from '../data/loader.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { ForwardGraph, ParamStore, type InputSpec, type StepFn } from '../runtime/compile.js';
@@ -45,8 +45,8 @@ export interface TrainerOptions {
   /** Turns a loader batch into the graph inputs (default: [batch.x]). */
   feeds?: (batch: Batch, rng: Rng, info: FeedInfo) => (Float32Array | BigInt64Array)[];
   optimizer: Optimizer;
-  train: DataLoader;
-  valid?: DataLoader;
+  train: BatchSource;
+  valid?: BatchSource;
   epochs: number;
   outDir: string;
   /** Valid metric that picks the best checkpoint (default 'loss', minimised). */
@@ -160,7 +160,7 @@ export class Trainer {
   }
 
   /** Average loss and metrics over a loader, weighted by batch size. */
-  async evaluate(loader: DataLoader, epoch = Math.max(0, this.history.length - 1)): Promise<Record<string, number>> {
+  async evaluate(loader: BatchSource, epoch = Math.max(0, this.history.length - 1)): Promise<Record<string, number>> {
     await this.compile();
     if (!this.evalGraph) this.evalGraph = await ForwardGraph.create(this.opts.model, this.opts.inputs, this.opts.step, this.store, this.opts.session);
     const sums: Record<string, number> = {};
@@ -169,7 +169,7 @@ export class Trainer {
     // Same in-graph noise (e.g. a VAE's samples) at every evaluation, so resumed runs match.
     this.evalGraph.reseed(epochSeed((this.opts.seed ?? 0) + 47, 1_000_000));
     const info: FeedInfo = { epoch, training: false };
-    for (const batch of loader.epoch(0)) {
+    for await (const batch of loader.epoch(0)) {
       const r = await this.evalGraph.run(this.feedsOf(batch, rng, info), batch.n);
       sums.loss = (sums.loss ?? 0) + r.loss! * batch.n;
       for (const [k, v] of Object.entries(r.metrics)) sums[k] = (sums[k] ?? 0) + v * batch.n;
@@ -217,7 +217,7 @@ export class Trainer {
       const t0 = performance.now();
       let seen = 0, lossSum = 0;
       const sums: Record<string, number> = {};
-      for (const batch of o.train.epoch(epoch)) {
+      for await (const batch of o.train.epoch(epoch)) {
         const r = await this.trainStep!.run(this.feedsOf(batch, rng, { epoch, training: true }), batch.n);
         seen += batch.n;
         lossSum += r.loss * batch.n;

@@ -75,3 +75,29 @@ export async function writeFileAtomicAsync(path: string, data: Uint8Array | stri
     throw ioError(path, e);
   }
 }
+
+/**
+ * For a file written in pieces (chunk by chunk): the path to write, and commit() that renames it
+ * over `path` (abort() removes it). Special files are written directly, as writeFileAtomic does.
+ */
+export function atomicTemp(path: string): { tmp: string; commit(): void; abort(): void } {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (e) {
+    throw ioError(path, e, 'create the folder of');
+  }
+  if (isSpecial(path)) return { tmp: path, commit() {}, abort() {} };
+  const tmp = tmpName(path);
+  return {
+    tmp,
+    commit() {
+      try {
+        renameSync(tmp, path);
+      } catch (e) {
+        rmSync(tmp, { force: true });
+        throw ioError(path, e);
+      }
+    },
+    abort: () => rmSync(tmp, { force: true }),
+  };
+}

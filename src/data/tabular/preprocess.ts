@@ -12,6 +12,9 @@ import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { cellKey, numericCell, type NumericTransform, type TableSchema } from './schema.js';
 import { columnIndex, columnLabel, rowLabel, type RawTable } from './table.js';
+import { ColumnStats, type ColumnAccumulator } from './column-stats.js';
+
+export { meanStd } from './column-stats.js';
 
 export interface PreprocessOptions {
   /** Default transform of numeric columns (a column's schema entry may override it). Default 'standard'. */
@@ -185,31 +188,40 @@ export class TabularPreprocessor {
 
   /** Fit on `rows` of `t` (default all rows): only those rows' values are looked at. */
   static fit(t: RawTable, schema: TableSchema, rows?: ArrayLike<number>, opts: PreprocessOptions = {}): TabularPreprocessor {
+    return TabularPreprocessor.fitStats(ColumnStats.of(t, rows), schema, opts);
+  }
+
+  /**
+   * Fit from column statistics (ColumnStats.of a table, or gathered chunk by chunk from a stream):
+   * RankGauss knots come from each column's sample, which holds every value unless it was capped.
+   */
+  static fitStats(stats: ColumnStats, schema: TableSchema, opts: PreprocessOptions = {}): TabularPreprocessor {
     const options: Required<PreprocessOptions> = {
       numeric: opts.numeric ?? 'standard',
       missingIndicators: opts.missingIndicators ?? true,
       minCategoryCount: opts.minCategoryCount ?? 1,
       rankGaussKnots: opts.rankGaussKnots ?? 1000,
     };
-    const idx = rows ? Array.from(rows) : Array.from({ length: t.nRows }, (_, i) => i);
-    if (!idx.length) throw new Error(`${t.source}: cannot fit preprocessing on 0 rows`);
-    const st: PreprocessorJSON = { format: 'latentkit.tabular-preprocessor', version: 1, options, fittedRows: idx.length, numeric: [], binary: [], missing: [], categorical: [] };
+    const rowCount = stats.nRows;
+    if (!rowCount) throw new Error(`${stats.source}: cannot fit preprocessing on 0 rows`);
+    const st: PreprocessorJSON = { format: 'latentkit.tabular-preprocessor', version: 1, options, fittedRows: rowCount, numeric: [], binary: [], missing: [], categorical: [] };
+    const keysOf = (name: string, col: ColumnAccumulator) => {
+      if (col.keys) return col.keys;
+      throw new Error(`${stats.source}: column ${JSON.stringify(name)} has more than ${stats.maxKeys} distinct values, too many to count while streaming; declare it "numeric" or "ignore" in the schema`);
+    };
     for (const col of schema.columns) {
       if (col.type === 'ignore') continue;
-      const c = columnIndex(t, col.name);
-      const cells = t.data[c]!;
-      let missing = 0;
+      const acc = stats.column(col.name);
+      let missing = acc.missing;
       if (col.type === 'numeric') {
-        const vals: number[] = [];
-        for (const r of idx) {
-          if (cells[r] === null) { missing++; continue; }
-          vals.push(numericCell(t, c, r));
-        }
-        if (!vals.length) throw new Error(`${t.source}: column ${JSON.stringify(col.name)} has no values in the ${idx.length} training rows; set it to "ignore" in the schema`);
-        const { mean, std: sd } = meanStd(vals);
+        // Text or an out-of-range number: the same error (file, line, column) as reading the cell.
+        if (acc.firstNonNumber) numericCell(acc.firstNonNumber, stats.columns.indexOf(col.name), 0);
+        if (!acc.moments.n) throw new Error(`${stats.source}: column ${JSON.stringify(col.name)} has no values in the ${rowCount} training rows; set it to "ignore" in the schema`);
+        const { mean, std: sd } = acc.moments;
         const transform = col.transform ?? options.numeric;
         const s: NumericState = { column: col.name, transform, mean, std: sd > 1e-12 ? sd : 1, shift: 0, fill: 0 };
         if (transform === 'rankgauss') {
+          const vals = acc.sample;
           const k = rankGaussKnots(vals, options.rankGaussKnots);
           s.knotsX = k.x;
           s.knotsZ = k.z;
@@ -221,30 +233,19 @@ export class TabularPreprocessor {
       } else if (col.type === 'binary') {
         const cats = col.categories as [string, string] | undefined;
         if (!cats || cats.length !== 2) throw new Error(`binary column ${JSON.stringify(col.name)} needs its two categories in the schema`);
-        let ones = 0, seen = 0;
-        for (const r of idx) {
-          const cell = cells[r]!;
-          if (cell === null) { missing++; continue; }
-          const k = cellKey(cell);
-          if (k === cats[1]) ones++;
-          else if (k !== cats[0]) { missing++; continue; }
-          seen++;
-        }
+        const keys = keysOf(col.name, acc);
+        const ones = keys.get(cats[1]) ?? 0;
+        const seen = ones + (keys.get(cats[0]) ?? 0);
+        // A third value is treated as missing.
+        missing = rowCount - seen;
         st.binary.push({ column: col.name, categories: [cats[0], cats[1]], fill: seen ? ones / seen : 0.5 });
       } else {
-        const counts = new Map<string, number>();
-        for (const r of idx) {
-          const cell = cells[r]!;
-          if (cell === null) { missing++; continue; }
-          const k = cellKey(cell);
-          counts.set(k, (counts.get(k) ?? 0) + 1);
-        }
-        const kept = [...counts].filter(([, n]) => n >= options.minCategoryCount).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+        const kept = [...keysOf(col.name, acc)].filter(([, n]) => n >= options.minCategoryCount).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
         st.categorical.push({ column: col.name, categories: kept.map(([k]) => k), counts: kept.map(([, n]) => n) });
       }
       if (missing && options.missingIndicators) st.missing.push(col.name);
     }
-    if (!st.numeric.length && !st.binary.length && !st.categorical.length) throw new Error(`${t.source}: no usable columns (all are ignored)`);
+    if (!st.numeric.length && !st.binary.length && !st.categorical.length) throw new Error(`${stats.source}: no usable columns (all are ignored)`);
     return new TabularPreprocessor(st);
   }
 
@@ -344,22 +345,6 @@ export class TabularPreprocessor {
     }
     return TabularPreprocessor.fromJSON(j, path);
   }
-}
-
-/**
- * Mean and (population) standard deviation in float64, computed on values scaled by the largest
- * magnitude so that squares of huge values (1e300) do not overflow to Infinity.
- */
-export function meanStd(vals: ArrayLike<number>): { mean: number; std: number } {
-  let scale = 0;
-  for (let i = 0; i < vals.length; i++) scale = Math.max(scale, Math.abs(vals[i]!));
-  if (scale === 0 || vals.length === 0) return { mean: 0, std: 0 };
-  let sum = 0;
-  for (let i = 0; i < vals.length; i++) sum += vals[i]! / scale;
-  const m = sum / vals.length;
-  let sq = 0;
-  for (let i = 0; i < vals.length; i++) sq += (vals[i]! / scale - m) ** 2;
-  return { mean: m * scale, std: Math.sqrt(sq / vals.length) * scale };
 }
 
 function forward(ns: NumericState, x: number): number {

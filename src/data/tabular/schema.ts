@@ -5,7 +5,7 @@
 //   ignore       left out: identifiers, free text, constant columns (or by choice)
 import { readFileSync } from 'node:fs';
 import { quote } from '../../util/quote.js';
-import { columnLabel, rowLabel, type Cell, type RawTable } from './table.js';
+import { columnLabel, rowLabel, selectRows, type Cell, type RawTable } from './table.js';
 
 export type ColumnType = 'numeric' | 'binary' | 'categorical' | 'ignore';
 export const COLUMN_TYPES: ColumnType[] = ['numeric', 'binary', 'categorical', 'ignore'];
@@ -61,7 +61,7 @@ export function cellNumber(v: Cell): number | undefined {
 }
 
 /** Number text, even one beyond float64's range (1e309): such a column is numeric, and the value an error. */
-const isNumberText = (v: Cell) => typeof v === 'string' && NUMBER.test(v);
+export const isNumberText = (v: Cell) => typeof v === 'string' && NUMBER.test(v);
 
 /** The category key of a cell ("3" for 3 and "3.0" alike, so CSV and Parquet agree). */
 export function cellKey(v: Cell): string {
@@ -92,43 +92,82 @@ function overrideOf(o: ColumnOverride | undefined): { type?: ColumnType; transfo
   return typeof o === 'string' ? { type: o } : o;
 }
 
+/**
+ * What type inference needs to know about a column, gathered in one pass over its cells (a whole
+ * table, or chunk by chunk: see column-stats.ts).
+ */
+export interface ColumnSummary {
+  missing: number;
+  /** Cells that read as numbers (booleans excluded). */
+  numbers: number;
+  /** Count of each category key; undefined once more than a cap of distinct keys were seen. */
+  keys: Map<string, number> | undefined;
+  /** Distinct keys (a lower bound once `keys` is capped). */
+  distinct: number;
+  /** The first cell that is not number text, as a one-row table (for errors naming line and column). */
+  firstText?: RawTable;
+}
+
+/** The table a schema is inferred for: its name, columns and row count. */
+export type TableHead = Pick<RawTable, 'source' | 'columns' | 'nRows'>;
+
+/** Is the cell number text (or a number) for type inference? Booleans are not. */
+export const isNumberLike = (v: Cell) => typeof v !== 'boolean' && (cellNumber(v) !== undefined || isNumberText(v));
+
+function summarizeColumn(t: RawTable, c: number): ColumnSummary {
+  const cells = t.data[c]!;
+  let missing = 0, numbers = 0, firstText = -1;
+  const keys = new Map<string, number>();
+  for (let r = 0; r < t.nRows; r++) {
+    const v = cells[r]!;
+    if (v === null) {
+      missing++;
+      continue;
+    }
+    if (isNumberLike(v)) numbers++;
+    else if (firstText < 0) firstText = r;
+    const k = cellKey(v);
+    keys.set(k, (keys.get(k) ?? 0) + 1);
+  }
+  return { missing, numbers, keys, distinct: keys.size, ...(firstText >= 0 ? { firstText: selectRows(t, [firstText]) } : {}) };
+}
+
 export function inferSchema(t: RawTable, o: InferOptions = {}): TableSchema {
+  return inferSchemaFrom(t, t.columns.map((_, c) => summarizeColumn(t, c)), o);
+}
+
+/** Column types from per-column summaries (whole-table or streamed). */
+export function inferSchemaFrom(t: TableHead, summaries: ColumnSummary[], o: InferOptions = {}): TableSchema {
   const overrides = o.overrides ?? {};
   for (const name of Object.keys(overrides))
     if (!t.columns.includes(name)) throw new Error(`schema override for ${JSON.stringify(name)}: ${t.source} has no such column; columns are: ${t.columns.map((n) => JSON.stringify(n)).join(', ')}`);
   const maxCat = o.maxCategories ?? 50;
   const share = o.numericShare ?? 0.9;
   const columns = t.columns.map((name, c): ColumnSchema => {
+    const col = inferColumn(name, c);
+    // Streamed statistics stop counting distinct values at a cap: say so rather than print the cap as the count.
+    return summaries[c]!.keys ? col : { ...col, reason: `${col.reason}; more than ${col.distinct - 1} distinct values (counting stopped there)` };
+  });
+  return { columns };
+
+  function inferColumn(name: string, c: number): ColumnSchema {
     const ov = overrideOf(overrides[name]);
-    const cells = t.data[c]!;
-    let missing = 0, numbers = 0, firstText = -1;
-    const keys = new Map<string, number>();
-    for (let r = 0; r < t.nRows; r++) {
-      const v = cells[r]!;
-      if (v === null) {
-        missing++;
-        continue;
-      }
-      if ((cellNumber(v) !== undefined || isNumberText(v)) && typeof v !== 'boolean') numbers++;
-      else if (firstText < 0) firstText = r;
-      const k = cellKey(v);
-      keys.set(k, (keys.get(k) ?? 0) + 1);
-    }
+    const { missing, numbers, keys, distinct, firstText } = summaries[c]!;
+    const textError = (extra: string) => textInNumericError(firstText!, c, 0, extra);
     const present = t.nRows - missing;
-    const distinct = keys.size;
     const base = { name, missing, distinct };
     if (o.exclude?.includes(name) || ov.type === 'ignore') return { ...base, type: 'ignore', reason: ov.type === 'ignore' ? 'override' : 'excluded (target)' };
     if (present === 0)
       throw new Error(`${t.source}: ${columnLabel(t, c)} has no values (missing in all ${t.nRows} rows); remove it or set it to "ignore" in the schema`);
-    const sortedKeys = () => [...keys.keys()].sort((a, b) => (NUMBER.test(a) && NUMBER.test(b) ? Number(a) - Number(b) : a < b ? -1 : a > b ? 1 : 0));
+    const sortedKeys = () => [...(keys?.keys() ?? [])].sort((a, b) => (NUMBER.test(a) && NUMBER.test(b) ? Number(a) - Number(b) : a < b ? -1 : a > b ? 1 : 0));
     if (ov.type === 'numeric') {
-      if (firstText >= 0) throw textInNumericError(t, c, firstText, ' (declared in the schema)');
+      if (firstText) throw textError(' (declared in the schema)');
       return { ...base, type: 'numeric', transform: ov.transform, reason: 'override' };
     }
     if (ov.type === 'binary') {
       const cats = ov.categories ?? sortedKeys();
       if (cats.length !== 2) throw new Error(`${t.source}: ${columnLabel(t, c)} is declared binary but has ${distinct} distinct values (${sortedKeys().slice(0, 5).join(', ')}${distinct > 5 ? ', ...' : ''}); declare it "categorical"`);
-      for (const k of keys.keys()) if (!cats.includes(k)) throw new Error(`${t.source}: ${columnLabel(t, c)}: value ${JSON.stringify(k)} is not one of the declared binary categories ${JSON.stringify(cats)}`);
+      for (const k of keys?.keys() ?? []) if (!cats.includes(k)) throw new Error(`${t.source}: ${columnLabel(t, c)}: value ${JSON.stringify(k)} is not one of the declared binary categories ${JSON.stringify(cats)}`);
       return { ...base, type: 'binary', categories: cats, reason: 'override' };
     }
     if (ov.type === 'categorical') return { ...base, type: 'categorical', reason: 'override' };
@@ -138,11 +177,10 @@ export function inferSchema(t: RawTable, o: InferOptions = {}): TableSchema {
     if (distinct === 2) return { ...base, type: 'binary', categories: sortedKeys(), reason: 'two distinct values' };
     if (numbers === present) return { ...base, type: 'numeric', transform: ov.transform, reason: 'all values are numbers' };
     if (numbers >= share * present)
-      throw textInNumericError(t, c, firstText, ` (${((100 * numbers) / present).toFixed(1)}% of its values are numbers)`);
+      throw textError(` (${((100 * numbers) / present).toFixed(1)}% of its values are numbers)`);
     if (distinct <= maxCat) return { ...base, type: 'categorical', reason: `${distinct} distinct text values` };
     return { ...base, type: 'ignore', reason: `${distinct} distinct text values (an identifier or free text; more than maxCategories ${maxCat})` };
-  });
-  return { columns };
+  }
 }
 
 /**
