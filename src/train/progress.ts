@@ -41,3 +41,19 @@ export function makeProgress(enabled: boolean, stream: NodeJS.WriteStream = proc
     },
   };
 }
+
+/**
+ * Seconds left for a pool of `workers` running tasks of a few kinds, from the durations of the
+ * finished ones: a kind's remaining tasks cost its finished mean, a kind not seen yet the mean of
+ * all finished tasks (the probe's DAE tasks take ~3x its raw-feature ones, so one overall mean
+ * would mislead). Undefined until a task has finished.
+ */
+export function remainingSeconds(finished: { kind: string; seconds: number }[], remainingKinds: string[], workers: number): number | undefined {
+  if (!finished.length) return undefined;
+  const byKind = new Map<string, number[]>();
+  for (const f of finished) byKind.set(f.kind, [...(byKind.get(f.kind) ?? []), f.seconds]);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const overall = mean(finished.map((f) => f.seconds));
+  const cost = remainingKinds.reduce((sum, k) => sum + (byKind.has(k) ? mean(byKind.get(k)!) : overall), 0);
+  return cost / Math.max(1, workers);
+}

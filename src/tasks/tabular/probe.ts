@@ -27,6 +27,7 @@ import { encodeRows, loadTabular, type TabularSource } from './tabular.js';
 import { classificationMetrics, regressionMetrics } from '../../metrics/classification.js';
 import { gatherRows, standardise } from '../../numerics/rows.js';
 import { threadCpuSeconds } from '../../util/thread-cpu.js';
+import { remainingSeconds } from '../../train/progress.js';
 import { startModuleWorker } from '../../util/worker.js';
 import { defaultHeadBatch, HEAD_DEFAULTS, headGrid, searchHeads, type HeadConfig, type HeadKind, type HeadSearchOptions, type TrialResult } from './head-search.js';
 import { availableParallelism } from 'node:os';
@@ -370,13 +371,25 @@ export async function runProbe(o: ProbeOptions): Promise<ProbeResult> {
   const reconstruction: Record<string, number[]> = {};
   const results: ProbeTaskResult[] = [];
   let classWeights: number[] | undefined;
+  // Progress with an ETA: tasks of one part cost about the same, whichever fold.
+  const done: { kind: string; seconds: number }[] = [];
+  const remainingParts = () => {
+    const left = new Map<string, number>();
+    for (const t of tasks) left.set(t.part, (left.get(t.part) ?? 0) + 1);
+    for (const d of done) left.set(d.kind, left.get(d.kind)! - 1);
+    return [...left].flatMap(([part, count]) => Array<string>(count).fill(part));
+  };
   const finished = (r: ProbeTaskResult) => {
     results.push(r);
     const partOf = (name: string) => (name.startsWith('heads:') ? `heads:${r.part === 'raw' && name !== 'heads:raw' ? 'pca' : r.part}` : name);
     for (const [name, sec] of Object.entries(r.timings)) addTime(partOf(name), sec);
     for (const [name, sec] of Object.entries(r.cpu)) addTime(partOf(name), sec, cpu);
     const line = r.sets.map((s) => Object.entries(s.chosen).map(([h, c]) => `${s.name}/${h} valid ${c!.score.toFixed(3)}`).join(', ')).join(', ');
-    log(`fold ${r.fold + 1}/${k} ${r.part} done (${Object.values(r.timings).reduce((a, b) => a + b, 0).toFixed(1)} s): ${line}`);
+    const seconds = Object.values(r.timings).reduce((a, b) => a + b, 0);
+    done.push({ kind: r.part, seconds });
+    const left = tasks.length - done.length;
+    const eta = left ? remainingSeconds(done, remainingParts(), workerCount) : 0;
+    log(`fold ${r.fold + 1}/${k} ${r.part} done (${seconds.toFixed(1)} s) [${done.length}/${tasks.length} tasks${left ? `, ETA ~${Math.round(eta!)} s` : ''}]: ${line}`);
   };
   if (workerCount > 1) {
     const pool = ProbeWorkers.start(Math.min(workerCount, tasks.length));
