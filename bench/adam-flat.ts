@@ -12,6 +12,7 @@ import { emitModel } from '../src/onnx/emit.js';
 import { Adam } from '../src/optim/optimizer.js';
 import { createSession, floatTensor, scalarTensor } from '../src/runtime/ort.js';
 import { Rng } from '../src/util/random.js';
+import { timeBestOf } from './best-of.js';
 
 const [which = 'seed-cnn', roundsArg = '40', runsArg = '50'] = process.argv.slice(2);
 const model = which === 'mlp' ? new MLPAutoencoder([784, 512, 256, 32]) : buildModel({ preset: which });
@@ -56,14 +57,7 @@ for (const flat of [false, true]) {
 // Same numbers either way (elementwise on the same values).
 const [a, b] = candidates.map((c) => Object.values(c.out).map((t) => Array.from(t.data as Float32Array)));
 if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error('the two forms disagree');
-for (let r = 0; r < Number(roundsArg); r++)
-  for (const c of candidates) {
-    const t0 = performance.now(), cpu0 = process.cpuUsage();
-    for (let i = 0; i < Number(runsArg); i++) await c.s.run(feeds);
-    const cpu = process.cpuUsage(cpu0);
-    c.best = Math.min(c.best, (performance.now() - t0) / Number(runsArg));
-    c.bestCpu = Math.min(c.bestCpu, (cpu.user + cpu.system) / 1000 / Number(runsArg));
-  }
+await timeBestOf(candidates, Number(roundsArg), Number(runsArg), (c) => c.s.run(feeds));
 const total = params.reduce((s, p) => s + p.size, 0);
 console.log(`Adam over ${which}: ${params.length} parameters, ${total} values; best of ${roundsArg}x${runsArg} runs`);
 for (const c of candidates) console.log(`${c.name.padEnd(28)} ${c.best.toFixed(3)} ms wall, ${c.bestCpu.toFixed(3)} ms CPU (${c.nodes} nodes)`);

@@ -8,6 +8,7 @@ import '../src/graph/ops/index.js';
 import { emitModel } from '../src/onnx/emit.js';
 import { createSession, floatTensor } from '../src/runtime/ort.js';
 import { Rng } from '../src/util/random.js';
+import { timeBestOf } from './best-of.js';
 
 const [batchArg = '32', roundsArg = '40', runsArg = '20'] = process.argv.slice(2);
 const N = Number(batchArg);
@@ -33,14 +34,7 @@ for (const [c, h] of [[16, 25], [1, 28], [4, 13]] as const) {
     const err = x.out.reduce((m, v, i) => Math.max(m, Math.abs(v - cands[0]!.out[i]!)), 0);
     if (x.out.length !== c || err > 1e-2) throw new Error(`${x.name} differs by ${err}`);
   }
-  for (let r = 0; r < Number(roundsArg); r++)
-    for (const x of cands) {
-      const t0 = performance.now(), cpu0 = process.cpuUsage();
-      for (let i = 0; i < Number(runsArg); i++) await x.sess.run(feeds);
-      const cpu = process.cpuUsage(cpu0);
-      x.best = Math.min(x.best, (performance.now() - t0) / Number(runsArg));
-      x.bestCpu = Math.min(x.bestCpu, (cpu.user + cpu.system) / 1000 / Number(runsArg));
-    }
+  await timeBestOf(cands, Number(roundsArg), Number(runsArg), (x) => x.sess.run(feeds));
   console.log(`dB of dY [${N},${c},${h},${h}]; best of ${roundsArg}x${runsArg}`);
   for (const x of cands) console.log(`  ${x.name.padEnd(36)} ${x.best.toFixed(3)} ms wall, ${x.bestCpu.toFixed(3)} ms CPU`);
 }

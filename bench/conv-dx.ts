@@ -9,6 +9,7 @@ import '../src/graph/ops/index.js';
 import { emitModel } from '../src/onnx/emit.js';
 import { createSession, floatTensor } from '../src/runtime/ort.js';
 import { Rng } from '../src/util/random.js';
+import { timeBestOf } from './best-of.js';
 
 const [batchArg = '32', roundsArg = '40', runsArg = '20'] = process.argv.slice(2);
 const N = Number(batchArg), CI = 16, CO = 4, K = 4, H = 12, HO = H - K + 1;
@@ -37,13 +38,6 @@ for (const [name, f] of Object.entries(VARIANTS)) {
 }
 const err = cands[1]!.out.reduce((m, v, i) => Math.max(m, Math.abs(v - cands[0]!.out[i]!)), 0);
 if (err > 1e-4) throw new Error(`variants differ by ${err}`);
-for (let r = 0; r < Number(roundsArg); r++)
-  for (const c of cands) {
-    const t0 = performance.now(), cpu0 = process.cpuUsage();
-    for (let i = 0; i < Number(runsArg); i++) await c.sess.run(feeds);
-    const cpu = process.cpuUsage(cpu0);
-    c.best = Math.min(c.best, (performance.now() - t0) / Number(runsArg));
-    c.bestCpu = Math.min(c.bestCpu, (cpu.user + cpu.system) / 1000 / Number(runsArg));
-  }
+await timeBestOf(cands, Number(roundsArg), Number(runsArg), (c) => c.sess.run(feeds));
 console.log(`encoder.3 dX, dY [${N},${CO},${HO},${HO}] -> [${N},${CI},${H},${H}]; best of ${roundsArg}x${runsArg}`);
 for (const c of cands) console.log(`  ${c.name.padEnd(34)} ${c.best.toFixed(3)} ms wall, ${c.bestCpu.toFixed(3)} ms CPU`);

@@ -13,6 +13,7 @@ import { type Geometry, patchWeightGrad, sliceWeightGrad, weightGrad, weightGrad
 import { emitModel } from '../src/onnx/emit.js';
 import { createSession, floatTensor } from '../src/runtime/ort.js';
 import { Rng } from '../src/util/random.js';
+import { timeBestOf } from './best-of.js';
 
 const [batchArg = '32', roundsArg = '40', runsArg = '20', layersArg = ''] = process.argv.slice(2);
 const N = Number(batchArg);
@@ -120,14 +121,7 @@ for (const [layer, { sig, kern, g }] of Object.entries(LAYERS)) {
     const err = c.data.reduce((m, v, i) => Math.max(m, Math.abs(v - ref[i]!)), 0);
     if (c.data.length !== ref.length || err > 1e-3 * Math.max(1, ...ref.map(Math.abs))) throw new Error(`${layer}: ${c.name} differs (${err})`);
   }
-  for (let r = 0; r < Number(roundsArg); r++)
-    for (const c of cands) {
-      const t0 = performance.now(), cpu0 = process.cpuUsage();
-      for (let i = 0; i < Number(runsArg); i++) await c.sess.run(feeds);
-      const cpu = process.cpuUsage(cpu0);
-      c.best = Math.min(c.best, (performance.now() - t0) / Number(runsArg));
-      c.bestCpu = Math.min(c.bestCpu, (cpu.user + cpu.system) / 1000 / Number(runsArg));
-    }
+  await timeBestOf(cands, Number(roundsArg), Number(runsArg), (c) => c.sess.run(feeds));
   const probe = new Graph();
   const form = weightGradForm(probe.input('s', 'float32', ['N', ...sig]), probe.input('k', 'float32', ['N', ...kern]), g);
   console.log(`${layer}: signal [${N},${sig}], kernel operand [${N},${kern}], k=${g.k[0]} s=${g.s[0]}; best of ${roundsArg}x${runsArg}; src/ emits '${form}'`);

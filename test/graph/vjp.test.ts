@@ -1,7 +1,12 @@
 // Every primitive's VJP rule against central differences through onnxruntime.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { readFileSync } from 'node:fs';
 import { Tensor } from '../../src/graph/tensor.js';
+import { Graph } from '../../src/graph/ir.js';
+import { gradients } from '../../src/autodiff/grad.js';
+import { emitModel } from '../../src/onnx/emit.js';
+import { createSession, floatTensor } from '../../src/runtime/ort.js';
 import { gradCheck, type GradInput } from '../helpers/gradcheck.js';
 
 const TOL = 2e-2;
@@ -118,28 +123,31 @@ test('a wrong VJP is caught by the check (the check can fail)', async () => {
   assert.ok(Math.abs(r.analytic - wrong.analytic) / Math.abs(r.analytic) > 0.05);
 });
 
+interface TieCase { kernel: number[]; stride: number[]; padding: number; dilation: number; ceil_mode: boolean; x_shape: number[]; x: number[]; dy: number[]; dx: number[] }
+const tieCases = (): TieCase[] => JSON.parse(readFileSync(new URL('../fixtures/parity/maxpool_ties.json', import.meta.url), 'utf8')).cases;
+const describeCase = (c: TieCase) => `kernel ${c.kernel} stride ${c.stride} padding ${c.padding} dilation ${c.dilation} ceil ${c.ceil_mode} on ${c.x_shape}`;
+
+/** The gradient of sum(maxPool(pre(x)) * dY) with respect to x on a fixture case, run by onnxruntime; the graph too, for inspection. */
+async function poolGradient(c: TieCase, pre: (x: Tensor) => Tensor): Promise<{ got: Float32Array; graph: Graph }> {
+  const g = new Graph();
+  const x = new Tensor(g, g.input('x', 'float32', ['N', ...c.x_shape.slice(1)]));
+  const y = pre(x).maxPool(c.kernel, c.stride, new Array(4).fill(c.padding), [c.dilation, c.dilation], c.ceil_mode ? 1 : 0);
+  const dy = new Tensor(g, g.input('dy', 'float32', y.shape));
+  const [dx] = gradients(g, y.mul(dy).sum().v, [x.v]);
+  g.outputs = [dx!];
+  const s = await createSession(emitModel(g));
+  const yDims = [c.x_shape[0]!, ...(y.shape.slice(1) as number[])];
+  const out = await s.run({ x: floatTensor(Float32Array.from(c.x), c.x_shape), dy: floatTensor(Float32Array.from(c.dy), yDims) });
+  return { got: out[dx!.name]!.data as Float32Array, graph: g };
+}
+
 // Exact ties (all-zero windows, repeated values; tiling, overlapping, padded, dilated and ceil
 // windows) cannot be checked by finite differences: compare with PyTorch's gradient directly
 // (scripts/make_parity_fixtures.py), where each window's dY goes to its first maximum.
 test('MaxPool gradient with tied maxima is PyTorch\'s (first maximum of each window gets dY)', async () => {
-  const { readFileSync } = await import('node:fs');
-  const { Graph } = await import('../../src/graph/ir.js');
-  const { gradients } = await import('../../src/autodiff/grad.js');
-  const { emitModel } = await import('../../src/onnx/emit.js');
-  const { createSession, floatTensor } = await import('../../src/runtime/ort.js');
-  const fx = JSON.parse(readFileSync(new URL('../fixtures/parity/maxpool_ties.json', import.meta.url), 'utf8'));
-  for (const c of fx.cases as { kernel: number[]; stride: number[]; padding: number; dilation: number; ceil_mode: boolean; x_shape: number[]; x: number[]; dy: number[]; dx: number[] }[]) {
-    const what = `kernel ${c.kernel} stride ${c.stride} padding ${c.padding} dilation ${c.dilation} ceil ${c.ceil_mode} on ${c.x_shape}`;
-    const g = new Graph();
-    const x = new Tensor(g, g.input('x', 'float32', ['N', ...c.x_shape.slice(1)]));
-    const y = x.maxPool(c.kernel, c.stride, new Array(4).fill(c.padding), [c.dilation, c.dilation], c.ceil_mode ? 1 : 0);
-    const dy = new Tensor(g, g.input('dy', 'float32', y.shape));
-    const [dx] = gradients(g, y.mul(dy).sum().v, [x.v]);
-    g.outputs = [dx!];
-    const s = await createSession(emitModel(g));
-    const yDims = [c.x_shape[0]!, ...(y.shape.slice(1) as number[])];
-    const out = await s.run({ x: floatTensor(Float32Array.from(c.x), c.x_shape), dy: floatTensor(Float32Array.from(c.dy), yDims) });
-    const got = Array.from(out[dx!.name]!.data as Float32Array);
+  for (const c of tieCases()) {
+    const what = describeCase(c);
+    const got = Array.from((await poolGradient(c, (x) => x)).got);
     assert.equal(got.length, c.dx.length, what);
     const wrong = got.findIndex((v, i) => Math.abs(v - c.dx[i]!) > 1e-6);
     assert.equal(wrong, -1, `${what}: dX[${wrong}] = ${got[wrong]}, PyTorch ${c.dx[wrong]}`);
@@ -153,28 +161,13 @@ test('MaxPool gradient with tied maxima is PyTorch\'s (first maximum of each win
 // cotangent through (src/graph/ops/conv.ts). Exact against PyTorch on the tie fixtures whose
 // inputs are >= 0 (so they are their own ReLU): dZ = dX(PyTorch's MaxPool) where the input > 0.
 test('ReLU then MaxPool: the ReLU mask applied at the pooled resolution is exact, ties included', async () => {
-  const { readFileSync } = await import('node:fs');
-  const { Graph } = await import('../../src/graph/ir.js');
-  const { gradients } = await import('../../src/autodiff/grad.js');
-  const { emitModel } = await import('../../src/onnx/emit.js');
-  const { createSession, floatTensor } = await import('../../src/runtime/ort.js');
-  const fx = JSON.parse(readFileSync(new URL('../fixtures/parity/maxpool_ties.json', import.meta.url), 'utf8'));
   let checked = 0;
-  for (const c of fx.cases as { kernel: number[]; stride: number[]; padding: number; dilation: number; ceil_mode: boolean; x_shape: number[]; x: number[]; dy: number[]; dx: number[] }[]) {
+  for (const c of tieCases()) {
     if (Math.min(...c.x) < 0) continue;
-    const what = `kernel ${c.kernel} stride ${c.stride} padding ${c.padding} dilation ${c.dilation} ceil ${c.ceil_mode} on ${c.x_shape}`;
-    const g = new Graph();
-    const z = new Tensor(g, g.input('z', 'float32', ['N', ...c.x_shape.slice(1)]));
-    const y = z.relu().maxPool(c.kernel, c.stride, new Array(4).fill(c.padding), [c.dilation, c.dilation], c.ceil_mode ? 1 : 0);
-    const dy = new Tensor(g, g.input('dy', 'float32', y.shape));
-    const [dz] = gradients(g, y.mul(dy).sum().v, [z.v]);
-    g.outputs = [dz!];
+    const what = describeCase(c);
+    const { got, graph: g } = await poolGradient(c, (z) => z.relu());
     // ReLU's rule added no full-resolution mask of its own.
     assert.ok(!g.nodes.some((n) => n.scope.includes('/grad') && n.op === 'Where' && n.inputs.some((v) => v.producer?.op === 'Greater' && v.producer.inputs[0]!.producer?.op === 'Relu')), `${what}: ReLU masked again`);
-    const s = await createSession(emitModel(g));
-    const yDims = [c.x_shape[0]!, ...(y.shape.slice(1) as number[])];
-    const out = await s.run({ z: floatTensor(Float32Array.from(c.x), c.x_shape), dy: floatTensor(Float32Array.from(c.dy), yDims) });
-    const got = out[dz!.name]!.data as Float32Array;
     const wrong = c.dx.findIndex((v, i) => Math.abs((c.x[i]! > 0 ? v : 0) - got[i]!) > 1e-6);
     assert.equal(wrong, -1, `${what}: dZ[${wrong}] = ${got[wrong]}, expected ${c.x[wrong]! > 0 ? c.dx[wrong] : 0}`);
     checked++;
