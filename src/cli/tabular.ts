@@ -182,7 +182,8 @@ Examples:
       .argument('<data>', 'CSV or Parquet file with the same columns')
       .option('--what <KIND>', 'code, features (all hidden layers, concatenated) or recon (in the columns\' own units and categories)', choice(['code', 'features', 'recon'] as const), 'code')
       .option('--standardised', 'recon: the model\'s raw outputs in the preprocessor\'s units (standardised numbers, logits per category) instead')
-      .addOption(outputOption('CSV or Parquet file to write (Parquet: one row group per chunk)').makeOptionMandatory()),
+      .addOption(outputOption('CSV or Parquet file to write (Parquet: one row group per chunk)').makeOptionMandatory())
+      .option('--no-progress', 'with --stream: no progress bar'),
   ))
     .addHelpText('after', '\nExamples:\n  latentkit encode-tabular runs/dae data.csv -o codes.csv\n  latentkit encode-tabular runs/dae data.csv --what features -o deep-stack.csv\n  latentkit encode-tabular runs/dae big.csv --stream -o codes.parquet       chunk by chunk, for tables larger than memory')
     .action(async (dir: string, path: string, o) => {
@@ -191,7 +192,7 @@ Examples:
       formatOf(o.output, { '.csv': 'csv', '.parquet': 'parquet', '.pq': 'parquet' });
       const run = loadTabularRun(dir, o.checkpoint);
       const output = o.output === '-' ? '/dev/stdout' : o.output;
-      const r = await encodeTable({ run, path, csv: csvOf(o), what: o.what as TabularOutput, standardised: o.standardised, output, chunkRows: o.stream ? o.chunkRows : undefined });
+      const r = await encodeTable({ run, path, csv: csvOf(o), what: o.what as TabularOutput, standardised: o.standardised, output, chunkRows: o.stream ? o.chunkRows : undefined, progress: o.progress });
       reporter(o).status(`wrote ${o.output} (${r.rows} rows x ${r.size} ${o.what} values)`);
     });
 

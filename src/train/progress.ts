@@ -3,21 +3,25 @@
 import cliProgress from 'cli-progress';
 
 export interface ProgressSink {
-  start(label: string, total: number): void;
-  update(done: number, info: { loss: number; rate: number }): void;
+  /** `unit`: what the rate counts per second (images, rows, ...). */
+  start(label: string, total: number, unit?: string): void;
+  /** No loss (reading, encoding): the bar shows none. */
+  update(done: number, info: { loss?: number; rate: number }): void;
   stop(summary?: string): void;
 }
+
+const lossText = (loss: number | undefined) => (loss === undefined ? '' : ` | loss ${loss.toFixed(5)}`);
 
 export function makeProgress(enabled: boolean, stream: NodeJS.WriteStream = process.stderr): ProgressSink {
   if (!enabled) return { start() {}, update() {}, stop(s) { if (s) stream.write(`${s}\n`); } };
   if (stream.isTTY) {
     const bar = new cliProgress.SingleBar(
-      { format: '{label} [{bar}] {value}/{total} | loss {loss} | {rate} img/s | ETA {eta_formatted}', stream, hideCursor: true, etaBuffer: 50 },
+      { format: '{label} [{bar}] {value}/{total}{loss} | {rate} {unit} | ETA {eta_formatted}', stream, hideCursor: true, etaBuffer: 50 },
       cliProgress.Presets.shades_classic,
     );
     return {
-      start: (label, total) => bar.start(total, 0, { label, loss: '-', rate: '-' }),
-      update: (done, i) => bar.update(done, { loss: i.loss.toFixed(5), rate: Math.round(i.rate) }),
+      start: (label, total, unit = 'img/s') => bar.start(total, 0, { label, loss: '', rate: '-', unit }),
+      update: (done, i) => bar.update(done, { loss: lossText(i.loss), rate: Math.round(i.rate) }),
       stop: (s) => {
         bar.stop();
         if (s) stream.write(`${s}\n`);
@@ -25,16 +29,16 @@ export function makeProgress(enabled: boolean, stream: NodeJS.WriteStream = proc
     };
   }
   // Not a TTY: a line at every 25% so logs show movement without flooding.
-  let label = '', total = 0, next = 0, t0 = 0;
+  let label = '', unit = '', total = 0, next = 0, t0 = 0;
   return {
-    start(l, t) {
-      label = l; total = t; next = Math.ceil(t / 4); t0 = Date.now();
+    start(l, t, u = 'img/s') {
+      label = l; unit = u; total = t; next = Math.ceil(t / 4); t0 = Date.now();
     },
     update(done, i) {
       if (done < next || total === 0) return;
       next += Math.ceil(total / 4);
       const eta = ((Date.now() - t0) / done) * (total - done) / 1000;
-      stream.write(`${label} ${done}/${total} loss ${i.loss.toFixed(5)} ${Math.round(i.rate)} img/s ETA ${eta.toFixed(0)}s\n`);
+      stream.write(`${label} ${done}/${total}${lossText(i.loss)} ${Math.round(i.rate)} ${unit} ETA ${eta.toFixed(0)}s\n`);
     },
     stop(s) {
       if (s) stream.write(`${s}\n`);

@@ -163,3 +163,19 @@ test('the command line: schema --stream prints the in-memory schema; train-tabul
   assert.notEqual(r.code, 0);
   assert.match(r.err, new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: line 301, column 1 \\("a"\\): "oops" is not a number`));
 });
+
+test('encode-tabular --stream shows its progress (rows/s and ETA on stderr), and --no-progress silences it', async () => {
+  const { runCli } = await import('../helpers/cli.js');
+  const dir = tempDir('lk-tp-');
+  const path = writeCsv(dir);
+  const out = join(dir, 'run');
+  await trainTabular({ path, preset: 'dae-tabular', model: { hidden: [16], bottleneck: 8 }, epochs: 1, batchSize: 32, out, progress: false, log: () => {} });
+  const shown = runCli(['encode-tabular', out, path, '--stream', '--chunk-rows', '50', '-o', join(dir, 'codes.csv')]);
+  assert.equal(shown.code, 0, shown.err);
+  assert.match(shown.err, /encoding .* \d+\/1000 \d+ rows\/s ETA \d+s/);
+  assert.doesNotMatch(shown.err, /loss/, 'encoding has no loss to show');
+  const quiet = runCli(['encode-tabular', out, path, '--stream', '--chunk-rows', '50', '--no-progress', '-o', join(dir, 'codes2.csv')]);
+  assert.equal(quiet.code, 0, quiet.err);
+  assert.doesNotMatch(quiet.err, /rows\/s/);
+  assert.equal(readFileSync(join(dir, 'codes2.csv'), 'utf8'), readFileSync(join(dir, 'codes.csv'), 'utf8'));
+});

@@ -5,6 +5,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { readTable, rowLabel, streamTable, type CsvOptions, type RawTable } from '../../data/tabular/index.js';
 import { atomicTemp, ioError } from '../../util/atomic.js';
+import { makeProgress } from '../../train/progress.js';
 import { tabularEncoder, type TabularOutput, type TabularRun } from './tabular.js';
 
 export interface EncodeTableOptions {
@@ -17,6 +18,8 @@ export interface EncodeTableOptions {
   output: string;
   /** Read and write in chunks of this many rows (tables larger than memory); default: the whole table at once. */
   chunkRows?: number;
+  /** A progress bar over the file's bytes while streaming (--stream). */
+  progress?: boolean;
 }
 
 /** One chunk's output: column names, and rows of numbers or of decoded values. */
@@ -99,10 +102,15 @@ export async function encodeTable(o: EncodeTableOptions): Promise<{ rows: number
   const { run, what } = o;
   const prep = run.prep;
   const decoded = what === 'recon' && !o.standardised;
-  const chunks: AsyncIterable<RawTable> | RawTable[] = o.chunkRows ? streamTable(o.path, { ...o.csv, chunkRows: o.chunkRows }) : [await readTable(o.path, o.csv)];
+  const bar = makeProgress(Boolean(o.progress && o.chunkRows));
+  const t0 = performance.now();
+  let rows = 0;
+  const onProgress = (done: number, total: number) => bar.update(Math.round((1000 * done) / Math.max(total, 1)), { rate: (rows / (performance.now() - t0)) * 1000 });
+  const chunks: AsyncIterable<RawTable> | RawTable[] = o.chunkRows ? streamTable(o.path, { ...o.csv, chunkRows: o.chunkRows, onProgress }) : [await readTable(o.path, o.csv)];
   const enc = await tabularEncoder(run.model, prep.width, what);
   const target = atomicTemp(o.output);
-  let rows = 0, size = 0, sink: Sink | undefined;
+  let size = 0, sink: Sink | undefined;
+  bar.start(`encoding ${o.path} (per mille)`, 1000, 'rows/s');
   try {
     sink = /\.(parquet|pq)$/i.test(o.output) ? await parquetSink(target.tmp) : csvSink(target.tmp, o.output);
     for await (const table of chunks) {
@@ -117,6 +125,7 @@ export async function encodeTable(o: EncodeTableOptions): Promise<{ rows: number
     }
     sink.close();
     target.commit();
+    bar.stop();
   } catch (e) {
     try {
       sink?.close();
@@ -124,6 +133,7 @@ export async function encodeTable(o: EncodeTableOptions): Promise<{ rows: number
       // The first error is the one to report.
     }
     target.abort();
+    bar.stop();
     throw e;
   } finally {
     await enc.release();

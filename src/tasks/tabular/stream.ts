@@ -62,9 +62,9 @@ export async function statsPass(path: string, o: StatsPassOptions): Promise<Stat
   let evalCount = 0, first = 0;
   const isValid = (i: number) => isValidationRow(i, o.seed, o.validFraction);
   const bar = makeProgress(o.progress ?? false);
-  bar.start(`statistics of ${path}`, 1000);
+  bar.start(`statistics of ${path} (per mille)`, 1000, 'rows/s');
   const t0 = performance.now();
-  for await (const chunk of streamTable(path, { ...o, onProgress: (done, total) => bar.update(Math.round((1000 * done) / Math.max(total, 1)), { loss: 0, rate: (first / (performance.now() - t0)) * 1000 }) })) {
+  for await (const chunk of streamTable(path, { ...o, onProgress: (done, total) => bar.update(Math.round((1000 * done) / Math.max(total, 1)), { rate: (first / (performance.now() - t0)) * 1000 }) })) {
     const trainIdx = splitRows(chunk.nRows, first, (i) => !isValid(i));
     const validIdx = o.validFraction > 0 ? splitRows(chunk.nRows, first, isValid) : new Int32Array(0);
     train.add(chunk, trainIdx);
