@@ -158,22 +158,22 @@ Examples:
       ], { columnErrors: r.columnErrors, errorsOn: r.errorsOn });
     });
 
-  tableOptions(
+  streamOptions(tableOptions(
     runCommand(program, 'column-errors', 'per-column reconstruction error of a tabular run on a table', 'train-tabular')
       .argument('<data>', 'CSV or Parquet file with the same columns')
       .addOption(outputOption('also write the errors to this .json file'))
       .addOption(jsonOption()),
-  )
-    .addHelpText('after', '\nExample:\n  latentkit column-errors runs/dae new-rows.csv -o errors.json')
+  ))
+    .addHelpText('after', '\nExamples:\n  latentkit column-errors runs/dae new-rows.csv -o errors.json\n  latentkit column-errors runs/dae big.csv --stream      chunk by chunk, for tables larger than memory')
     .action(async (dir: string, path: string, o) => {
       const { loadTabularRun, tabularRunErrors } = await import('../tasks/tabular/tabular.js');
-      const { formatColumnErrors, readTable } = await import('../data/tabular/index.js');
+      const { formatColumnErrors, readTable, streamTable } = await import('../data/tabular/index.js');
       if (o.output) formatOf(o.output, JSON_FILE);
       const run = loadTabularRun(dir, o.checkpoint);
-      const table = await readTable(path, csvOf(o));
-      const errs = await tabularRunErrors(run, table);
-      const out = { run: dir, data: path, rows: table.nRows, columns: errs };
-      reporter(o).result(out, formatColumnErrors(errs));
+      const source = o.stream ? streamTable(path, { ...csvOf(o), chunkRows: o.chunkRows }) : await readTable(path, csvOf(o));
+      const { rows, columns } = await tabularRunErrors(run, source);
+      const out = { run: dir, data: path, rows, columns };
+      reporter(o).result(out, formatColumnErrors(columns));
       if (o.output) writeOutput(o.output, JSON.stringify(out, null, 2) + '\n');
     });
 

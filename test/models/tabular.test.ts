@@ -126,9 +126,22 @@ test('train-tabular: a DAE trained through the Trainer leaves a usable run folde
   assert.ok(!r.schema.columns.some((c) => c.name === 'label' && c.type !== 'ignore'), 'the target is not a feature');
   const run = loadTabularRun(out);
   assert.ok(run.model instanceof DenoisingAutoencoder);
-  const errs = await tabularRunErrors(run, t);
+  const { rows, columns: errs } = await tabularRunErrors(run, t);
+  assert.equal(rows, t.nRows);
   const a = errs.find((e) => e.column === 'a')!;
   assert.ok(a.rmse! < 1, `column a is reconstructed better than its mean (RMSE ${a.rmse} in std units)`);
+  // The same errors from the file streamed in chunks of 7 rows (sums over chunks; float64 rounding apart).
+  const { streamTable } = await import('../../src/data/tabular/index.js');
+  const streamed = await tabularRunErrors(run, streamTable(path, { chunkRows: 7 }));
+  assert.equal(streamed.rows, t.nRows);
+  assert.deepEqual(streamed.columns.map((e) => [e.column, e.count]), errs.map((e) => [e.column, e.count]));
+  streamed.columns.forEach((e, k) => {
+    for (const key of ['rmse', 'rmseOriginal', 'maeOriginal', 'accuracy', 'crossEntropy'] as const) {
+      const want = errs[k]![key];
+      if (want === undefined) assert.equal(e[key], undefined);
+      else assert.ok(Math.abs(e[key]! - want) <= 1e-9 * Math.max(1, Math.abs(want)), `${e.column} ${key}: ${e[key]} streamed, ${want} whole`);
+    }
+  });
   const codes = await encodeRows(run.model, run.prep.transform(t), run.prep.width, 'code');
   assert.equal(codes.size, 16);
   assert.ok(codes.data.every((v) => Number.isFinite(v)));

@@ -179,3 +179,21 @@ test('encode-tabular --stream shows its progress (rows/s and ETA on stderr), and
   assert.doesNotMatch(quiet.err, /rows\/s/);
   assert.equal(readFileSync(join(dir, 'codes2.csv'), 'utf8'), readFileSync(join(dir, 'codes.csv'), 'utf8'));
 });
+
+test('column-errors --stream reports what column-errors reports on the whole table', async () => {
+  const { runCli } = await import('../helpers/cli.js');
+  const dir = tempDir('lk-tce-');
+  const path = writeCsv(dir);
+  const out = join(dir, 'run');
+  await trainTabular({ path, preset: 'dae-tabular', model: { hidden: [16], bottleneck: 8 }, epochs: 1, batchSize: 32, out, progress: false, log: () => {} });
+  const whole = runCli(['column-errors', out, path, '--json']), streamed = runCli(['column-errors', out, path, '--stream', '--chunk-rows', '37', '--json']);
+  assert.equal(streamed.code, 0, streamed.err);
+  const w = JSON.parse(whole.out), s = JSON.parse(streamed.out);
+  assert.equal(s.rows, N);
+  assert.equal(s.columns.length, w.columns.length);
+  s.columns.forEach((c: Record<string, number | string>, k: number) => {
+    for (const [key, v] of Object.entries(w.columns[k] as Record<string, number | string>))
+      if (typeof v === 'number') assert.ok(Math.abs((c[key] as number) - v) <= 1e-9 * Math.max(1, Math.abs(v)), `${c.column} ${key}: ${c[key]} vs ${v}`);
+      else assert.equal(c[key], v);
+  });
+});

@@ -10,7 +10,7 @@ import { arrayDataset } from '../../data/dataset.js';
 import { DataLoader, randomSplit, type BatchSource } from '../../data/loader.js';
 import { noiseFeeds, type NoiseSpec } from '../../data/noise.js';
 import {
-  columnErrors, inferSchema, inferSchemaFrom, readSchemaOverrides, readTable, tabularReconstructionLoss, TabularPreprocessor,
+  columnErrors, ColumnErrorTotals, inferSchema, inferSchemaFrom, readSchemaOverrides, readTable, tabularReconstructionLoss, TabularPreprocessor,
   type ColumnError, type CsvOptions, type PreprocessOptions, type RawTable, type SchemaOverrides, type TableHead, type TableSchema, type TabularLayout,
 } from '../../data/tabular/index.js';
 import type { Tensor } from '../../graph/tensor.js';
@@ -361,10 +361,17 @@ export function loadTabularRun(dir: string, checkpoint: 'best' | 'last' = 'best'
 }
 
 /** Per-column reconstruction errors of a trained run on (all rows of) a table. */
-export async function tabularRunErrors(run: TabularRun, table: RawTable): Promise<ColumnError[]> {
-  const x = run.prep.transform(table);
-  const { data } = await encodeRows(run.model, x, run.prep.width, 'recon');
-  return columnErrors(run.prep, x, data, table.nRows, run.prep.missingMask(table));
+/** Per-column errors of a run on a table, or on a table streamed in chunks (one chunk in memory at a time). */
+export async function tabularRunErrors(run: TabularRun, source: RawTable | AsyncIterable<RawTable>): Promise<{ rows: number; columns: ColumnError[] }> {
+  const totals = new ColumnErrorTotals(run.prep);
+  let rows = 0;
+  for await (const table of Symbol.asyncIterator in source ? source : [source]) {
+    const x = run.prep.transform(table);
+    const { data } = await encodeRows(run.model, x, run.prep.width, 'recon');
+    totals.add(x, data, table.nRows, run.prep.missingMask(table));
+    rows += table.nRows;
+  }
+  return { rows, columns: totals.result() };
 }
 
 export type { NoiseSpec };
