@@ -34,7 +34,7 @@ export function registerTrain(program: Command): void {
     .option('--early-stopping <N>', 'stop when valid loss has not improved for N epochs', intArg)
     .option('--no-shuffle', 'keep file order')
     .option('--threads <N>', 'onnxruntime intra-op threads per session', intArg, 1)
-    .option('--workers <N>', 'threads sharing each batch (data parallel; "auto" = all cores; preset default: auto for cnn, else 1)', (v: string) => (v === 'auto' ? 'auto' : intArg(v)))
+    .option('--workers <N>', 'threads sharing each batch (data parallel; "auto" = all cores; preset default: auto for seed-cnn and cnn, at least 16 rows per worker; else 1)', (v: string) => (v === 'auto' ? 'auto' : intArg(v)))
     .option('--no-progress', 'no progress bar')
     .addHelpText('after', `
 Examples:

@@ -151,7 +151,7 @@ export class Trainer {
       const limit = memoryLimit();
       checkTrainingMemory(trainingMemoryEstimate(o.model, o.inputs, o.step, o.train.batchSize), limit.bytes, limit.what);
     }
-    this.trainStep ??= await createTrainingStep(o.model, o.inputs, o.step, { optimizer: o.optimizer, clipGradNorm: o.clipGradNorm, seed: o.seed, store: this.store, workers: o.workers ?? 1, ...o.session });
+    this.trainStep ??= await createTrainingStep(o.model, o.inputs, o.step, { optimizer: o.optimizer, clipGradNorm: o.clipGradNorm, seed: o.seed, store: this.store, workers: o.workers ?? 1, batchSize: o.train.batchSize, ...o.session });
     if (o.valid) this.evalGraph ??= await ForwardGraph.create(o.model, o.inputs, o.step, this.store, o.session);
   }
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { BIN, runCli } from '../helpers/cli.js';
 import { test } from 'node:test';
+import { cpus } from 'node:os';
 import { PNG } from 'pngjs';
 import { loadRun, runAutoencoder } from '../../src/train/run-folder.js';
 import { loadFashionMnist } from '../../src/data/fashion-mnist.js';
@@ -22,6 +23,9 @@ const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, {
 
 const lastValid = (dir: string) => JSON.parse(readFileSync(join(dir, '_metrics.json'), 'utf8')).last;
 
+/** The run's log line for its thread count: "1 thread ->" or "N data-parallel workers ->". */
+const threadsText = (n: number, before: string) => new RegExp(`${before}${n === 1 ? '1 thread' : `${n} data-parallel workers`} ->`);
+
 test('train on a few hundred images: loss falls, files appear, figure has the right size, checkpoint reloads', async () => {
   const out = join(tmp(), 'run');
   const r = cli(['train', '--data-dir', DATA, '--limit-train', '640', '--limit-valid', '200', '--epochs', '3', '--out', out, '--no-progress', '--log-every', '5']);
@@ -31,9 +35,9 @@ test('train on a few hundred images: loss falls, files appear, figure has the ri
   const history = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(history.length, 3);
   assert.ok(history[2].train.loss < history[0].train.loss, `train loss did not fall: ${history.map((h: any) => h.train.loss)}`);
-  // The chapter's preset trains on one thread unless told otherwise, and the run says so.
-  assert.equal(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).workers, 1);
-  assert.match(r.err, /3 epochs, 1 thread ->/);
+  // The chapter's preset shares its batch of 32 between up to 2 workers (16 rows each) unless told otherwise, and the run says so.
+  assert.equal(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).workers, 'auto');
+  assert.match(r.err, threadsText(Math.min(cpus().length, 2), '3 epochs, '));
   const metrics = JSON.parse(readFileSync(join(out, '_metrics.json'), 'utf8'));
   assert.equal(metrics.best.valid.loss, Math.min(...history.map((h: any) => h.valid.loss)));
   assert.equal(metrics.last.epoch, 3);
@@ -78,7 +82,8 @@ test('the cnn preset trains data-parallel by default; --workers overrides it', (
     const r = cli(['train', '--preset', 'cnn', '--data-dir', DATA, '--limit-train', '128', '--limit-valid', '64', '--epochs', '1', '--out', out, '--no-progress', ...extra]);
     assert.equal(r.code, 0, r.err);
     assert.equal(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).workers, want);
-    assert.match(r.err, want === 'auto' ? /auto data-parallel workers/ : /1 thread/);
+    // Batch 64: at most 4 workers of 16 rows.
+    assert.match(r.err, threadsText(want === 'auto' ? Math.min(cpus().length, 4) : 1, 'epochs, '));
   }
 });
 

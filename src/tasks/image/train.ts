@@ -21,6 +21,8 @@ import { figureScale, reconstructionFigure, savePng } from '../../viz/png.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { Trainer, withRunLock, type Callback, type TrainResult } from '../../train/trainer.js';
 import type { StepFn } from '../../runtime/compile.js';
+import { autoWorkers } from '../../runtime/parallel.js';
+import { cpus } from 'node:os';
 import { parseSchedule } from '../../optim/schedule.js';
 import { checkResume, givenSettings, readRunConfig, type Overrides } from '../../train/resume.js';
 import { runAutoencoder, trialDir } from '../../train/run-folder.js';
@@ -145,6 +147,7 @@ export async function trainImageAutoencoder(opts: ImageTrainOptions): Promise<Im
   const seed = o.seed ?? 0;
   manualSeed(seed);
   const model = buildModel(modelConfig);
+  const threads = workers === 'auto' ? autoWorkers(cpus().length, hp.batchSize, model.namedBuffers().length > 0) : workers;
   if (o.init) {
     model.loadStateDict(loadSafetensors(o.init).tensors, true, o.init);
     log(`initialised weights from ${o.init}`);
@@ -157,7 +160,7 @@ export async function trainImageAutoencoder(opts: ImageTrainOptions): Promise<Im
     try {
       if (train.length === 0 || valid.length === 0) throw new Error(`no ${train.length === 0 ? 'training' : 'validation'} images${classes ? ` of classes ${classes.join(',')}` : ''}`);
       const optimizer = makeOptimizer(hp.optimizer, hp.lr);
-      log(`training ${modelConfig.preset} (${model.numParameters()} parameters, input [${shape}]) on ${train.length} images${classes ? ` of classes ${classes.map((c) => data.classNames[c] ?? c).join(', ')}` : ''}, validating on ${valid.length}; lr ${hp.lr}, batch ${hp.batchSize}, ${hp.epochs} epochs, ${workers === 1 ? '1 thread' : `${workers} data-parallel workers`} -> ${outDir}`);
+      log(`training ${modelConfig.preset} (${model.numParameters()} parameters, input [${shape}]) on ${train.length} images${classes ? ` of classes ${classes.map((c) => data.classNames[c] ?? c).join(', ')}` : ''}, validating on ${valid.length}; lr ${hp.lr}, batch ${hp.batchSize}, ${hp.epochs} epochs, ${threads === 1 ? '1 thread' : `${threads} data-parallel workers`} -> ${outDir}`);
       const trainer = new Trainer({
         model,
         inputs: preset.inputs?.(modelConfig) ?? [{ name: 'x', shape }],
