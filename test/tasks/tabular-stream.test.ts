@@ -164,12 +164,18 @@ test('the command line: schema --stream prints the in-memory schema; train-tabul
   assert.match(r.err, new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: line 301, column 1 \\("a"\\): "oops" is not a number`));
 });
 
-test('encode-tabular --stream shows its progress (rows/s and ETA on stderr), and --no-progress silences it', async () => {
-  const { runCli } = await import('../helpers/cli.js');
-  const dir = tempDir('lk-tp-');
+/** A one-epoch DAE run on the small test table: its folder, the table's path and the run's. */
+async function smallRun(prefix: string): Promise<{ dir: string; path: string; out: string }> {
+  const dir = tempDir(prefix);
   const path = writeCsv(dir);
   const out = join(dir, 'run');
   await trainTabular({ path, preset: 'dae-tabular', model: { hidden: [16], bottleneck: 8 }, epochs: 1, batchSize: 32, out, progress: false, log: () => {} });
+  return { dir, path, out };
+}
+
+test('encode-tabular --stream shows its progress (rows/s and ETA on stderr), and --no-progress silences it', async () => {
+  const { runCli } = await import('../helpers/cli.js');
+  const { dir, path, out } = await smallRun('lk-tp-');
   const shown = runCli(['encode-tabular', out, path, '--stream', '--chunk-rows', '50', '-o', join(dir, 'codes.csv')]);
   assert.equal(shown.code, 0, shown.err);
   assert.match(shown.err, /encoding .* \d+\/1000 \d+ rows\/s ETA \d+s/);
@@ -182,10 +188,7 @@ test('encode-tabular --stream shows its progress (rows/s and ETA on stderr), and
 
 test('column-errors --stream reports what column-errors reports on the whole table', async () => {
   const { runCli } = await import('../helpers/cli.js');
-  const dir = tempDir('lk-tce-');
-  const path = writeCsv(dir);
-  const out = join(dir, 'run');
-  await trainTabular({ path, preset: 'dae-tabular', model: { hidden: [16], bottleneck: 8 }, epochs: 1, batchSize: 32, out, progress: false, log: () => {} });
+  const { path, out } = await smallRun('lk-tce-');
   const whole = runCli(['column-errors', out, path, '--json']), streamed = runCli(['column-errors', out, path, '--stream', '--chunk-rows', '37', '--json']);
   assert.equal(streamed.code, 0, streamed.err);
   const w = JSON.parse(whole.out), s = JSON.parse(streamed.out);
