@@ -7,7 +7,7 @@
 //                 reservoir sample for RankGauss quantiles
 // A whole table added as one chunk with an unbounded sample gives exactly the in-memory numbers.
 import { Rng } from '../../util/random.js';
-import { cellKey, cellNumber, isNumberText, type ColumnSummary, type TableHead } from './schema.js';
+import { cellKey, cellNumber, inferSchemaFrom, isNumberText, type ColumnSummary, type InferOptions, type TableHead, type TableSchema } from './schema.js';
 import { selectRows, type RawTable } from './table.js';
 
 /**
@@ -24,6 +24,15 @@ export function meanStd(vals: ArrayLike<number>): { mean: number; std: number } 
   let sq = 0;
   for (let i = 0; i < vals.length; i++) sq += (vals[i]! / scale - m) ** 2;
   return { mean: m * scale, std: Math.sqrt(sq / vals.length) * scale };
+}
+
+/**
+ * Distinct keys to count per column for schema inference with `maxCategories`: past this a column
+ * is numeric or an identifier, never a category, so counting may stop (at least 1000, so the
+ * report of a high-cardinality column still says roughly how many values it has).
+ */
+export function keyCap(maxCategories = 50): number {
+  return Math.max(1000, maxCategories + 1);
 }
 
 export interface ColumnStatsOptions {
@@ -176,4 +185,9 @@ export class ColumnStats implements TableHead {
   static of(t: RawTable, rows?: ArrayLike<number>): ColumnStats {
     return new ColumnStats(t.source, { sample: Infinity, maxKeys: Infinity }).add(t, rows);
   }
+}
+
+/** A whole table's schema: its column summaries gathered in one pass, nothing capped. */
+export function inferSchema(t: RawTable, o: InferOptions = {}): TableSchema {
+  return inferSchemaFrom(t, new ColumnStats(t.source, { numeric: false, maxKeys: Infinity }).add(t).summaries(), o);
 }

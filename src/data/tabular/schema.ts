@@ -5,7 +5,7 @@
 //   ignore       left out: identifiers, free text, constant columns (or by choice)
 import { readFileSync } from 'node:fs';
 import { quote } from '../../util/quote.js';
-import { columnLabel, rowLabel, selectRows, type Cell, type RawTable } from './table.js';
+import { columnLabel, rowLabel, type Cell, type RawTable } from './table.js';
 
 export type ColumnType = 'numeric' | 'binary' | 'categorical' | 'ignore';
 export const COLUMN_TYPES: ColumnType[] = ['numeric', 'binary', 'categorical', 'ignore'];
@@ -111,32 +111,7 @@ export interface ColumnSummary {
 /** The table a schema is inferred for: its name, columns and row count. */
 export type TableHead = Pick<RawTable, 'source' | 'columns' | 'nRows'>;
 
-/** Is the cell number text (or a number) for type inference? Booleans are not. */
-export const isNumberLike = (v: Cell) => typeof v !== 'boolean' && (cellNumber(v) !== undefined || isNumberText(v));
-
-function summarizeColumn(t: RawTable, c: number): ColumnSummary {
-  const cells = t.data[c]!;
-  let missing = 0, numbers = 0, firstText = -1;
-  const keys = new Map<string, number>();
-  for (let r = 0; r < t.nRows; r++) {
-    const v = cells[r]!;
-    if (v === null) {
-      missing++;
-      continue;
-    }
-    if (isNumberLike(v)) numbers++;
-    else if (firstText < 0) firstText = r;
-    const k = cellKey(v);
-    keys.set(k, (keys.get(k) ?? 0) + 1);
-  }
-  return { missing, numbers, keys, distinct: keys.size, ...(firstText >= 0 ? { firstText: selectRows(t, [firstText]) } : {}) };
-}
-
-export function inferSchema(t: RawTable, o: InferOptions = {}): TableSchema {
-  return inferSchemaFrom(t, t.columns.map((_, c) => summarizeColumn(t, c)), o);
-}
-
-/** Column types from per-column summaries (whole-table or streamed). */
+/** Column types from per-column summaries (ColumnStats of a whole table, or of one streamed in chunks). */
 export function inferSchemaFrom(t: TableHead, summaries: ColumnSummary[], o: InferOptions = {}): TableSchema {
   const overrides = o.overrides ?? {};
   for (const name of Object.keys(overrides))

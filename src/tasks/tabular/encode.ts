@@ -3,7 +3,7 @@
 // either way the output goes to a temp file renamed over the target at the end, so a failure
 // never leaves half a file under the target's name.
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { readTable, rowLabel, streamTable, type CsvOptions, type RawTable } from '../../data/tabular/index.js';
+import { isParquetPath, readTable, rowLabel, streamTable, type CsvOptions, type RawTable } from '../../data/tabular/index.js';
 import { atomicTemp, ioError } from '../../util/atomic.js';
 import { makeProgress } from '../../train/progress.js';
 import { tabularEncoder, type TabularOutput, type TabularRun } from './tabular.js';
@@ -112,7 +112,7 @@ export async function encodeTable(o: EncodeTableOptions): Promise<{ rows: number
   let size = 0, sink: Sink | undefined;
   bar.start(`encoding ${o.path} (per mille)`, 1000, 'rows/s');
   try {
-    sink = /\.(parquet|pq)$/i.test(o.output) ? await parquetSink(target.tmp) : csvSink(target.tmp, o.output);
+    sink = isParquetPath(o.output) ? await parquetSink(target.tmp) : csvSink(target.tmp, o.output);
     for await (const table of chunks) {
       const r = await enc.run(prep.transform(table));
       size = r.size;

@@ -4,7 +4,7 @@
 // Rows are assigned to validation by a hash of their index, so no list of row indices is held.
 import { epochSeed, type Batch, type BatchSource } from '../../data/loader.js';
 import {
-  ColumnStats, inferSchemaFrom, streamTable, TabularPreprocessor,
+  ColumnStats, inferSchemaFrom, keyCap, streamTable, TabularPreprocessor,
   type InferOptions, type RawTable, type StreamOptions, type TableSchema,
 } from '../../data/tabular/index.js';
 import { concatRows, selectRows } from '../../data/tabular/table.js';
@@ -52,9 +52,8 @@ export interface StatsPass {
 
 /** One pass over the file: schema (all rows), training-row statistics and evaluation rows. */
 export async function statsPass(path: string, o: StatsPassOptions): Promise<StatsPass> {
-  const maxCat = o.maxCategories ?? 50;
   // Training and validation rows apart (the preprocessor sees training rows only), together for the schema.
-  const maxKeys = Math.max(1000, maxCat + 1);
+  const maxKeys = keyCap(o.maxCategories);
   const train = new ColumnStats(path, { sample: o.sample, maxKeys, seed: o.seed });
   const valid = new ColumnStats(path, { numeric: false, maxKeys });
   const maxEval = o.maxEvalRows ?? 20_000;

@@ -41,22 +41,24 @@ export interface TabularSource {
 
 export async function loadTabular(src: TabularSource): Promise<{ table: RawTable; schema: TableSchema }> {
   const table = await readTable(src.path, src.csv);
-  const overrides = { ...(src.schemaFile ? readSchemaOverrides(src.schemaFile) : {}), ...src.overrides };
   checkColumns(src.path, table.columns, src.exclude ?? []);
-  const schema = inferSchema(table, { overrides, exclude: src.exclude, maxCategories: src.maxCategories });
+  const schema = inferSchema(table, { overrides: schemaOverrides(src), exclude: src.exclude, maxCategories: src.maxCategories });
   return { table, schema };
 }
 
 /** A table's schema from one pass in chunks: the table is never held whole. */
 export async function streamSchema(src: TabularSource, chunkRows?: number): Promise<{ table: TableHead; schema: TableSchema }> {
-  const { ColumnStats } = await import('../../data/tabular/column-stats.js');
+  const { ColumnStats, keyCap } = await import('../../data/tabular/column-stats.js');
   const { streamTable } = await import('../../data/tabular/table-stream.js');
-  const maxKeys = Math.max(1000, (src.maxCategories ?? 50) + 1);
-  const stats = new ColumnStats(src.path, { numeric: false, maxKeys });
+  const stats = new ColumnStats(src.path, { numeric: false, maxKeys: keyCap(src.maxCategories) });
   for await (const chunk of streamTable(src.path, { ...src.csv, chunkRows })) stats.add(chunk);
   checkColumns(src.path, stats.columns, src.exclude ?? []);
-  const overrides = { ...(src.schemaFile ? readSchemaOverrides(src.schemaFile) : {}), ...src.overrides };
-  return { table: stats, schema: inferSchemaFrom(stats, stats.summaries(), { overrides, exclude: src.exclude, maxCategories: src.maxCategories }) };
+  return { table: stats, schema: inferSchemaFrom(stats, stats.summaries(), { overrides: schemaOverrides(src), exclude: src.exclude, maxCategories: src.maxCategories }) };
+}
+
+/** The schema file's types, then those given in code, which win. */
+function schemaOverrides(src: TabularSource): SchemaOverrides {
+  return { ...(src.schemaFile ? readSchemaOverrides(src.schemaFile) : {}), ...src.overrides };
 }
 
 /** Columns named on the command line must exist. */
@@ -241,7 +243,7 @@ async function memoryData(o: TrainTabularOptions, exclude: string[], seed: numbe
 
 async function streamedData(o: TrainTabularOptions, s: StreamTrainOptions, exclude: string[], seed: number, vf: number, batchSize: number, makePrep: (fit: (opts?: PreprocessOptions) => TabularPreprocessor) => TabularPreprocessor): Promise<TabularData> {
   const { statsPass, TableBatches } = await import('./stream.js');
-  const overrides = { ...(o.schemaFile ? readSchemaOverrides(o.schemaFile) : {}), ...o.overrides };
+  const overrides = schemaOverrides(o);
   const split = { seed, validFraction: vf };
   const read = { ...o.csv, chunkRows: s.chunkRows };
   const pass = await statsPass(o.path, { ...read, ...split, overrides, exclude, maxCategories: o.maxCategories, maxEvalRows: s.maxValidRows, progress: o.progress, log: o.log ?? ((l: string) => process.stderr.write(`${l}\n`)) });
@@ -360,16 +362,19 @@ export function loadTabularRun(dir: string, checkpoint: 'best' | 'last' = 'best'
   return { dir, model: model as Autoencoder, prep: TabularPreprocessor.load(join(dir, 'preprocessor.json')), modelConfig, config };
 }
 
-/** Per-column reconstruction errors of a trained run on (all rows of) a table. */
-/** Per-column errors of a run on a table, or on a table streamed in chunks (one chunk in memory at a time). */
+/** Per-column errors of a run on a table, or on a table streamed in chunks (one chunk in memory at a time; one graph for all). */
 export async function tabularRunErrors(run: TabularRun, source: RawTable | AsyncIterable<RawTable>): Promise<{ rows: number; columns: ColumnError[] }> {
   const totals = new ColumnErrorTotals(run.prep);
+  const enc = await tabularEncoder(run.model, run.prep.width, 'recon');
   let rows = 0;
-  for await (const table of Symbol.asyncIterator in source ? source : [source]) {
-    const x = run.prep.transform(table);
-    const { data } = await encodeRows(run.model, x, run.prep.width, 'recon');
-    totals.add(x, data, table.nRows, run.prep.missingMask(table));
-    rows += table.nRows;
+  try {
+    for await (const table of Symbol.asyncIterator in source ? source : [source]) {
+      const x = run.prep.transform(table);
+      totals.add(x, (await enc.run(x)).data, table.nRows, run.prep.missingMask(table));
+      rows += table.nRows;
+    }
+  } finally {
+    await enc.release();
   }
   return { rows, columns: totals.result() };
 }
