@@ -60,6 +60,11 @@ export function weightGrad(src: Tensor, kern: Tensor, g: Geometry, kernel: numbe
   return sliced.transpose(perm01(r)); // [kern channels, src channels, ...kernel]
 }
 
+/** The signal zero-padded by the geometry's pads (the patch forms read it unpadded). */
+function padSignal(sig: Tensor, g: Geometry): Tensor {
+  return [...g.pb, ...g.pe].some((p) => p !== 0) ? sig.op('Pad', [sig.ints([0, 0, ...g.pb, 0, 0, ...g.pe])]) : sig;
+}
+
 /**
  * The same weight gradient as `weightGrad`, as patch extraction + MatMul (im2col), for a signal
  * with one channel: dW[a, 0, k] = sum_n sum_p kern[n, a, p] * sig[n, 0, p*s + k*d - pad].
@@ -70,7 +75,7 @@ export function weightGrad(src: Tensor, kern: Tensor, g: Geometry, kernel: numbe
 export function patchWeightGrad(sig: Tensor, kern: Tensor, g: Geometry, kernel: number[]): Tensor {
   if (sig.shape[1] !== 1) throw new Error(`patchWeightGrad takes a one-channel signal, got ${formatShape(sig.shape)}`);
   const a = kern.shape[1] as number, n = sig.shape[0]!;
-  const padded = [...g.pb, ...g.pe].some((p) => p !== 0) ? sig.op('Pad', [sig.ints([0, 0, ...g.pb, 0, 0, ...g.pe])]) : sig;
+  const padded = padSignal(sig, g);
   const P = spatialOf(kern.v).reduce((p, q) => p * q, 1), K = kernel.reduce((p, q) => p * q, 1);
   const onehot = new Float32Array(K * K);
   for (let k = 0; k < K; k++) onehot[k * K + k] = 1;
@@ -90,7 +95,7 @@ export function patchWeightGrad(sig: Tensor, kern: Tensor, g: Geometry, kernel: 
 export function sliceWeightGrad(sig: Tensor, kern: Tensor, g: Geometry, kernel: number[]): Tensor {
   const r = sig.rank, sAxes = spatialAxes(r);
   const a = kern.shape[1] as number, b = sig.shape[1] as number;
-  const padded = [...g.pb, ...g.pe].some((p) => p !== 0) ? sig.op('Pad', [sig.ints([0, 0, ...g.pb, 0, 0, ...g.pe])]) : sig;
+  const padded = padSignal(sig, g);
   const pk = spatialOf(kern.v);
   const last = padded.transpose([0, ...sAxes, 1]); // [N, ...spatial, B]
   const kernRows = kern.transpose(perm01(r)).reshape([a, -1]); // [A, N*P]

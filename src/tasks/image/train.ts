@@ -180,7 +180,7 @@ export async function trainImageAutoencoder(opts: ImageTrainOptions): Promise<Im
         seed,
         callbacks: o.callbacks,
         session: { intraOpThreads: o.threads ?? 1 },
-        workers,
+        workers: threads, // resolved once here, so the log line and the step agree; config.json keeps 'auto'
         config: {
           ...resumed?.run, model: modelConfig, ...hp, workers, dataset, classes, skipBad: o.skipBad || undefined, augment, limitTrain: o.limitTrain, limitValid: o.limitValid,
           init: resumed ? resumed.run.init : o.init, shuffle: o.shuffle ?? true,
