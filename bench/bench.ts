@@ -8,12 +8,16 @@
 // `chapter_e2e` is the chapter's experiment end to end: `latentkit train --preset seed-cnn` for
 // --e2e-epochs epochs (validation and checkpoints included) against bench/pytorch_chapter.py,
 // wall time and peak RSS of each whole process (bench/run_measured.py).
+// latentkit's workloads run with the allocator settings its CLI gives itself
+// (bin/malloc-tuning.js, TUNED_MALLOC_ENV: the same values as PyTorch's 'malloc tuned'); with
+// --latentkit-system-malloc they run on glibc's defaults instead (an API user who sets nothing).
 //   npm run bench [-- --seconds 3] [--workloads a,b] [--e2e-epochs 20] [--torch-threads 1,2]
-//                 [--scaling] [--no-torch]
+//                 [--scaling] [--no-torch] [--latentkit-system-malloc]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TUNED_MALLOC_ENV } from '../bin/malloc-tuning.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { WORKLOADS } from './workloads.js';
 
@@ -29,8 +33,21 @@ const JEMALLOC = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2';
 
 interface Result { workload: string; threads: number; workers?: number; batch: number; images_per_s: number; peak_rss_mb?: number; peak_rss_mb_after?: number; host_share?: number; config?: string }
 
+const systemMalloc = args.includes('--latentkit-system-malloc');
+/** latentkit's processes: the CLI's own allocator settings, or glibc's defaults when asked. */
+function latentkitEnv(): NodeJS.ProcessEnv {
+  const env = cliEnv();
+  return systemMalloc ? env : { ...env, ...TUNED_MALLOC_ENV };
+}
+/** For the CLI itself: no allocator variables, so it relaunches itself exactly as for a user. */
+function cliEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const k of [...Object.keys(TUNED_MALLOC_ENV), 'LATENTKIT_MALLOC']) delete env[k];
+  return systemMalloc ? { ...env, LATENTKIT_MALLOC: 'system' } : env;
+}
+
 function latentkit(name: string, threads: number, workers = 1): Result {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', `${here}workloads.ts`, name, '--threads', String(threads), '--seconds', String(seconds), '--workers', String(workers)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync(process.execPath, ['--import', 'tsx', `${here}workloads.ts`, name, '--threads', String(threads), '--seconds', String(seconds), '--workers', String(workers)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: latentkitEnv() });
   return JSON.parse(out.trim().split('\n').pop()!) as Result;
 }
 
@@ -47,7 +64,7 @@ interface TorchConfig { name: string; tuned: boolean; env: NodeJS.ProcessEnv }
 function torchConfigs(): TorchConfig[] {
   const base = { ...process.env };
   const configs: TorchConfig[] = [{ name: 'installed', tuned: false, env: base }];
-  const allocators: [string, NodeJS.ProcessEnv][] = [['malloc tuned', { MALLOC_MMAP_THRESHOLD_: '4000000000', MALLOC_TRIM_THRESHOLD_: '4000000000' }]];
+  const allocators: [string, NodeJS.ProcessEnv][] = [['malloc tuned', { ...TUNED_MALLOC_ENV }]];
   if (existsSync(JEMALLOC)) allocators.push(['jemalloc', { LD_PRELOAD: JEMALLOC }]);
   const openblasSet = base.OPENBLAS_CORETYPE !== undefined || base.OPENBLAS_L2_SIZE !== undefined;
   for (const [alloc, env] of allocators) {
@@ -138,7 +155,7 @@ if (names.includes(E2E)) {
   try {
     for (const workers of [1, 2]) {
       process.stderr.write(`latentkit ${E2E} (${e2eEpochs} epochs, ${workers} worker${workers > 1 ? 's' : ''})...\n`);
-      const m = measured([process.execPath, `${here}../bin/latentkit.js`, 'train', '--preset', 'seed-cnn', '--epochs', String(e2eEpochs), '--workers', String(workers), '--no-progress', '--out', join(dir, `lk${workers}`)]);
+      const m = measured([process.execPath, `${here}../bin/latentkit.js`, 'train', '--preset', 'seed-cnn', '--epochs', String(e2eEpochs), '--workers', String(workers), '--no-progress', '--out', join(dir, `lk${workers}`)], cliEnv());
       e2e.push({ engine: 'latentkit', setting: `${workers} worker${workers > 1 ? 's' : ''}`, wall_s: round(m.wall_s, 1)!, peak_rss_mb: Math.round(m.peak_rss_mb) });
     }
     if (py) {
@@ -183,7 +200,7 @@ const e2eSummary = e2e && (() => {
   };
 })();
 const rawTorch = torchResults.map(({ env: _env, ...r }) => r);
-const report = { date: new Date().toISOString(), machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version }, torch: torchInfo, seconds, table, e2e, e2eSummary, scaling, raw: { latentkit: rows, torch: rawTorch } };
+const report = { date: new Date().toISOString(), machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version }, latentkit_allocator: systemMalloc ? 'glibc defaults' : TUNED_MALLOC_ENV, torch: torchInfo, seconds, table, e2e, e2eSummary, scaling, raw: { latentkit: rows, torch: rawTorch } };
 const path = `${here}results/bench.json`;
 writeFileAtomic(path, JSON.stringify(report, null, 2) + '\n');
 console.table(table);

@@ -1,6 +1,7 @@
 // Per-op profile of one model's training step (onnxruntime's profiler), aggregated by op
 // type and by the module that emitted the node. Usage:
 //   node --import tsx bench/profile.ts [conv|mlp|lstm|seed-cnn|cnn] [batch] [steps] [layer regex]
+// PROFILE_THREADS=N sets onnxruntime's intra-op threads (default 1).
 // With a regex, also the kernel time per step of each layer (node-name prefix before '#') matching it.
 // conv, mlp and lstm are the benchmark's workloads (bench/workloads.ts); other names are presets.
 import { readFileSync, rmSync } from 'node:fs';
@@ -19,6 +20,7 @@ const prefix = `/tmp/latentkit-profile-${process.pid}`;
 const step = await TrainingStep.create(model, [{ name: 'x', shape: spec.shape }], spec.step, {
   optimizer: new Adam({ lr: spec.lr }),
   profilePrefix: prefix,
+  intraOpThreads: Number(process.env.PROFILE_THREADS ?? 1),
 });
 const x = new Rng(1).fillUniform(new Float32Array(B * 784));
 for (let i = 0; i < steps; i++) await step.run([x], B);

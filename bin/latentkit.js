@@ -3,6 +3,11 @@
 // the repository (which has src/ and tsx, a dev dependency) runs the TypeScript sources directly,
 // so edits take effect without a build.
 import { existsSync } from 'node:fs';
+import { exitWithParent, relaunch, shouldRelaunch } from './malloc-tuning.js';
+
+// Relaunch with glibc malloc tuned (./malloc-tuning.js); the child comes back through here.
+if (shouldRelaunch()) await relaunch();
+exitWithParent();
 
 const source = new URL('../src/cli/main.ts', import.meta.url);
 const compiled = new URL('../dist/cli/main.js', import.meta.url);

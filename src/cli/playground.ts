@@ -36,14 +36,17 @@ export function registerPlayground(program: Command): void {
         await writeWebBundle(dir, modelDir, { dataDir: o.dataDir, checkpoint: o.checkpoint });
         const s = await startPlaygroundServer({ modelDir, distDir: o.webDir, port: o.port, host: o.host });
         process.stdout.write(`playground for ${dir} at ${s.url} (Ctrl-C to stop)\n`);
+        let stopping = false;
         const stop = () => {
+          if (stopping) return; // Ctrl-C may arrive twice (terminal and launcher; bin/malloc-tuning.js)
+          stopping = true;
           void s.close().then(() => {
             cleanup();
             process.exit(0);
           });
         };
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
       } catch (e) {
         cleanup();
         throw e;

@@ -226,7 +226,11 @@ export async function serve(runDir: string, opts: ServeOptions = {}, onLog: (lin
     throw new Error(`--host ${host} exposes the service beyond this machine: give a token (--token or LATENTKIT_TOKEN) that clients send as "Authorization: Bearer TOKEN", or --insecure to serve without one`);
   const svc = await createService(runDir, opts);
   const url = await svc.app.listen({ port: opts.port ?? 8080, host: opts.host ?? '127.0.0.1' });
+  let stopping = false;
   const stop = (signal: string) => {
+    // A repeat is ignored: Ctrl-C reaches a relaunched CLI from the terminal and from its launcher.
+    if (stopping) return;
+    stopping = true;
     onLog(`${signal}: finishing requests in flight, then exiting`);
     const force = setTimeout(() => {
       onLog('shutdown took over 10 s; exiting');
@@ -241,7 +245,7 @@ export async function serve(runDir: string, opts: ServeOptions = {}, onLog: (lin
       },
     );
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
   return { ...svc, url };
 }

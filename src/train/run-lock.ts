@@ -13,6 +13,16 @@ interface LockInfo {
   started: string;
 }
 
+/**
+ * The pid that owns this run: the launcher's when the CLI relaunched itself with a tuned
+ * allocator (bin/malloc-tuning.js), as that is the pid the user started and can signal; the
+ * check against our parent keeps a process that merely inherited the variable from claiming it.
+ */
+export function ownerPid(): number {
+  const launcher = Number(process.env.LATENTKIT_LAUNCHER_PID);
+  return launcher > 0 && launcher === process.ppid ? launcher : process.pid;
+}
+
 /** Whether a process with this pid exists (EPERM: it exists but belongs to someone else). */
 export function processAlive(pid: number): boolean {
   try {
@@ -44,7 +54,7 @@ function tryCreate(path: string): boolean {
     throw new Error(`${path}: cannot create the run lock (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   try {
-    writeSync(fd, JSON.stringify({ pid: process.pid, host: hostname(), started: new Date().toISOString() }) + '\n');
+    writeSync(fd, JSON.stringify({ pid: ownerPid(), host: hostname(), started: new Date().toISOString() }) + '\n');
   } finally {
     closeSync(fd);
   }
@@ -65,7 +75,7 @@ export function acquireRunLock(dir: string, log: (line: string) => void = () => 
     for (let attempt = 0; !tryCreate(path); attempt++) {
       const owner = readLock(path);
       const sameHost = owner.host === hostname();
-      if (owner.pid === process.pid && sameHost) break;
+      if (owner.pid === ownerPid() && sameHost) break;
       if (!sameHost || processAlive(owner.pid) || attempt > 2)
         throw new Error(`${path}: the run folder is in use by process ${owner.pid}${sameHost ? '' : ` on ${owner.host}`} (since ${owner.started}); wait for it to finish, stop it, or train into another --out folder`);
       // Move the stale lock aside (atomic), so of two processes taking over only one wins the create.
@@ -93,7 +103,7 @@ export function acquireRunLock(dir: string, log: (line: string) => void = () => 
 
 function removeIfOurs(path: string): void {
   try {
-    if (existsSync(path) && readLock(path).pid === process.pid) rmSync(path, { force: true });
+    if (existsSync(path) && readLock(path).pid === ownerPid()) rmSync(path, { force: true });
   } catch {
     // Not ours or unreadable: leave it.
   }
