@@ -31,6 +31,8 @@ const DTYPES: DTypeInfo[] = [
 
 // More dims than this is certainly not an IDX file; it keeps garbage from reading huge headers.
 const MAX_DIMS = 16;
+// Deflate's largest expansion (zlib technical details: 1032:1).
+const MAX_DEFLATE_RATIO = 1032;
 
 /** Read an IDX file (plain or gzip, detected by content rather than by name). */
 export function readIdx(path: string): IdxArray {
@@ -73,9 +75,12 @@ function gunzipCapped(gz: Uint8Array, name: string): Uint8Array {
     // One byte more than declared, so trailing data is still reported as such by the parser.
     // One output chunk of that size: zlib's default 16 KiB chunks are concatenated at the end,
     // a transient second copy of the data (with a tuned allocator it stays resident: +70 MB of
-    // peak RSS loading Fashion-MNIST's training images).
+    // peak RSS loading Fashion-MNIST's training images). The chunk is allocated up front, so a
+    // header is believed only as far as the compressed bytes can reach (deflate inflates at
+    // most ~1032:1): a tiny file declaring gigabytes allocates a little and is reported.
     const cap = Math.min(declared + 1, bufferConstants.MAX_LENGTH);
-    return gunzipSync(gz, { maxOutputLength: cap, chunkSize: Math.max(cap, constants.Z_MIN_CHUNK) });
+    const reachable = gz.length * MAX_DEFLATE_RATIO + 1024;
+    return gunzipSync(gz, { maxOutputLength: cap, chunkSize: Math.max(Math.min(cap, reachable), constants.Z_MIN_CHUNK) });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
       throw new Error(`${name}: gzip data inflates to more than the ${declared} bytes its header declares; not a valid IDX file`);

@@ -86,6 +86,14 @@ describe('readIdx', () => {
     );
   });
 
+  test('a tiny gzip file whose header declares 4 GB is reported as truncated without allocating it', () => {
+    const p = join(dir, 'liar-idx3-ubyte.gz');
+    writeFileSync(p, gzipSync(rawIdx(0x08, [65536, 256, 256], [1, 2, 3])));
+    const before = process.memoryUsage().arrayBuffers;
+    assert.throws(() => readIdx(p), (e: Error) => e.message.includes(p) && /truncated/.test(e.message) && /65536x256x256/.test(e.message));
+    assert.ok(process.memoryUsage().arrayBuffers - before < 64 << 20, 'no buffer near the declared size was allocated');
+  });
+
   test('a file cut inside the header is reported as truncated', () => {
     const p = join(dir, 'short-header');
     writeFileSync(p, Buffer.from([0, 0, 8, 3, 0, 0]));
