@@ -17,11 +17,13 @@ const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /**
  * Whether this process should relaunch itself with `TUNED_MALLOC_ENV`: glibc Linux only, not
- * when the user set either variable (their choice wins) or `LATENTKIT_MALLOC=system`, and not
- * for help or version output, which allocate nothing worth it.
+ * when the user set either variable (their choice wins) or `LATENTKIT_MALLOC=system`, not under
+ * a debugger (the inspector would attach to the launcher), and not for help or version output,
+ * which allocate nothing worth it.
  */
-export function shouldRelaunch(args = process.argv.slice(2), env = process.env) {
+export function shouldRelaunch(args = process.argv.slice(2), env = process.env, execArgv = process.execArgv) {
   if (process.platform !== 'linux' || env.LATENTKIT_MALLOC === 'system') return false;
+  if ([...execArgv, env.NODE_OPTIONS ?? ''].some((a) => a.includes('--inspect'))) return false;
   if (env.MALLOC_MMAP_THRESHOLD_ !== undefined || env.MALLOC_TRIM_THRESHOLD_ !== undefined) return false;
   if (args.length === 0 || args.some((a) => a === '-h' || a === '--help' || a === '-V' || a === '--version' || a === 'help')) return false;
   const header = process.report?.getReport?.().header;

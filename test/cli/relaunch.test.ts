@@ -16,11 +16,14 @@ import { tempDir } from '../helpers/tmp.js';
 const glibc = Boolean((process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime);
 
 test('shouldRelaunch: glibc Linux, a command that works, and no allocator settings of the user', { skip: !glibc && 'not glibc Linux' }, () => {
-  assert.equal(shouldRelaunch(['train'], {}), true);
+  assert.equal(shouldRelaunch(['train'], {}, []), true);
   assert.equal(shouldRelaunch(['train'], { LATENTKIT_MALLOC: 'system' }), false);
   assert.equal(shouldRelaunch(['train'], { MALLOC_TRIM_THRESHOLD_: '0' }), false, 'the user set the allocator');
   assert.equal(shouldRelaunch(['train'], { ...TUNED_MALLOC_ENV }), false, 'already the relaunched child');
   for (const args of [[], ['--help'], ['train', '-h'], ['--version']]) assert.equal(shouldRelaunch(args, {}), false, args.join(' '));
+  assert.equal(shouldRelaunch(['train'], {}, ['--inspect-brk']), false, 'under a debugger');
+  assert.equal(shouldRelaunch(['train'], { NODE_OPTIONS: '--inspect=9230' }, []), false, 'debugger through NODE_OPTIONS');
+  assert.equal(shouldRelaunch(['train'], {}, ['--import', 'tsx']), true);
 });
 
 /** The child processes of `pid` (Linux /proc). */

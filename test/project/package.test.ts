@@ -31,7 +31,7 @@ test('the packed package installs, type-checks and runs from a fresh project', {
   const files = info!.files.map((f) => f.path);
 
   await t.test('the tarball holds the compiled library, its types, the worker, the playground and a LICENSE, and no tests or sources', () => {
-    for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/runtime/grad-worker.mjs', 'dist/serve/worker.js', 'web/dist/index.html', 'bin/latentkit.js', 'LICENSE', 'README.md'])
+    for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/runtime/grad-worker.mjs', 'dist/serve/worker.js', 'web/dist/index.html', 'bin/latentkit.js', 'bin/malloc-tuning.js', 'LICENSE', 'README.md'])
       assert.ok(files.includes(f), `${f} missing from the tarball`);
     assert.ok(files.some((f) => /^web\/dist\/assets\/.*\.wasm$/.test(f)), 'the playground has no onnxruntime-web WASM');
     const stray = files.filter((f) => /^(test|bench|scripts|src|\.ci|web\/src|web\/public)\/|^tsconfig|\.ts$/.test(f) && !f.endsWith('.d.ts'));
