@@ -149,6 +149,11 @@ export class DataParallelStep {
     this.rng = new Rng(seed);
   }
 
+  /** Threads sharing each batch, the main thread included. */
+  get threads(): number {
+    return this.workers.length + 1;
+  }
+
   async run(batch: ArrayLike<Rows>, n: number): Promise<StepResult> {
     const stepNo = this.store.step + 1;
     const inputs = this.names.inputs;

@@ -9,7 +9,7 @@ import { epochSeed, type Batch, type BatchSource } from '../data/loader.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { ForwardGraph, ParamStore, type InputSpec, type StepFn } from '../runtime/compile.js';
-import { createTrainingStep, type AnyTrainingStep } from '../runtime/parallel.js';
+import { createTrainingStep, DataParallelStep, type AnyTrainingStep } from '../runtime/parallel.js';
 import type { SessionOptions } from '../runtime/ort.js';
 import { Rng } from '../util/random.js';
 import { EarlyStopping, MetricsLog, ModelCheckpoint, ProgressBar, StepLog, type Callback } from './callbacks.js';
@@ -156,14 +156,15 @@ export class Trainer {
   }
 
   /**
-   * The validation graph's session: as many intra-op threads as training has workers, since
-   * those cores wait while it runs (the chapter's 10,000 validation images, 2 threads against 1:
-   * ~205-275 vs ~355-370 ms a pass; bench/valid-batch.mts).
+   * The validation graph's session: at least as many intra-op threads as the training step has
+   * threads (its data-parallel workers, 'auto' resolved), since those cores wait while it runs:
+   * the chapter's 10,000 validation images, 1 vs 2 threads, 241 vs 159 ms a pass
+   * (`bench/forward-chunks.ts 10000 1,2 32,256,1000 3 --loss`, batch 32).
    */
   private evalSession(): SessionOptions | undefined {
-    const workers = typeof this.opts.workers === 'number' ? this.opts.workers : 1;
-    if (workers <= 1 || this.opts.session?.intraOpThreads !== undefined) return this.opts.session;
-    return { ...this.opts.session, intraOpThreads: workers };
+    const cores = this.trainStep instanceof DataParallelStep ? this.trainStep.threads : 1;
+    if (cores <= (this.opts.session?.intraOpThreads ?? 1)) return this.opts.session;
+    return { ...this.opts.session, intraOpThreads: cores };
   }
 
   private feedsOf(batch: Batch, rng: Rng, info: FeedInfo) {

@@ -99,3 +99,22 @@ test('the best weights are loaded back at the end', async () => {
   assert.ok(r.best && r.last && r.best.epoch < r.last.epoch, `best epoch ${r.best?.epoch}, last ${r.last?.epoch}: the setup did not make the last epoch worse`);
   assert.ok(Math.abs(atEnd.loss! - r.best.valid.loss!) < 1e-6, `model holds valid loss ${atEnd.loss}, best epoch had ${r.best.valid.loss}`);
 });
+
+test('validation runs on as many intra-op threads as training has data-parallel threads (the CLI passes --threads 1)', async () => {
+  const cases: [Partial<TrainerOptions>, number][] = [
+    [{ workers: 2, session: { intraOpThreads: 1 } }, 2],
+    [{ workers: 2 }, 2],
+    [{ workers: 1, session: { intraOpThreads: 1 } }, 1],
+    [{ workers: 2, session: { intraOpThreads: 3 } }, 3],
+  ];
+  for (const [over, want] of cases) {
+    const trainer = setup(over);
+    try {
+      await trainer.compile();
+      const opts = (trainer as unknown as { evalSession(): { intraOpThreads?: number } | undefined }).evalSession();
+      assert.equal(opts?.intraOpThreads ?? 1, want, JSON.stringify(over));
+    } finally {
+      await trainer.release(); // data-parallel worker threads would keep the process alive
+    }
+  }
+});
