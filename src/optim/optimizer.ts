@@ -2,6 +2,7 @@
 // graph; host-side scalars (learning rate, bias corrections) are fed every step so that
 // schedules need no rebuild.
 import type { Tensor } from '../graph/tensor.js';
+import type { Slot, UpdateKernels } from './kernels.js';
 
 export interface ParamUpdate {
   param: Tensor;
@@ -16,6 +17,12 @@ export abstract class Optimizer {
   /** Scalar inputs for optimizer step `t` (1-based). */
   abstract scalars(t: number): Record<string, number>;
   abstract update(p: Tensor, grad: Tensor, state: Tensor[], s: Record<string, Tensor>): ParamUpdate;
+  /**
+   * The same update on host arrays, in place, bit for bit what `update` computes (the same
+   * float32 operations in the same order); `grad` may be overwritten. Optimizers without it
+   * are applied in the graph only.
+   */
+  hostUpdate?(k: UpdateKernels, p: Slot, grad: Slot, state: Slot[], t: number): void;
   /** Hyperparameters for checkpoints. */
   abstract config(): Record<string, unknown>;
 }
@@ -59,6 +66,13 @@ export class Adam extends Optimizer {
     const denom = v2.sqrt().mul(s.inv_sqrt_bc2!).add(this.eps);
     const base = this.decoupled && this.weight_decay ? p.mul(s.decay!) : p;
     return { param: base.sub(m2.div(denom).mul(s.step_size!)), state: [m2, v2] };
+  }
+  hostUpdate(k: UpdateKernels, p: Slot, grad: Slot, [m, v]: Slot[], t: number): void {
+    const [b1, b2] = this.betas;
+    const s = this.scalars(t);
+    if (!this.decoupled && this.weight_decay) k.axpy(grad, p, this.weight_decay);
+    if (this.decoupled && this.weight_decay) k.scale(p, s.decay);
+    k.adam(p, grad, m!, v!, { b1, b2, invSqrtBc2: s.inv_sqrt_bc2, eps: this.eps, stepSize: s.step_size });
   }
   config() {
     return { name: this.name, lr: this.lr, betas: this.betas, eps: this.eps, weight_decay: this.weight_decay };
@@ -108,6 +122,19 @@ export class SGD extends Optimizer {
       g = this.nesterov ? g.add(buf.mul(this.momentum)) : buf;
     }
     return { param: p.sub(g.mul(s.lr!)), state: newState };
+  }
+  hostUpdate(k: UpdateKernels, p: Slot, grad: Slot, state: Slot[]): void {
+    if (this.weight_decay) k.axpy(grad, p, this.weight_decay);
+    let step = grad;
+    if (this.momentum) {
+      const buf = state[0]!;
+      k.scale(buf, this.momentum);
+      k.add(buf, grad);
+      if (this.nesterov) k.axpy(grad, buf, this.momentum);
+      else step = buf;
+    }
+    // p - step*lr, as p + step*(-lr): float32 negation is exact.
+    k.axpy(p, step, -this.scalars().lr);
   }
   config() {
     return { name: this.name, lr: this.lr, momentum: this.momentum, nesterov: this.nesterov, weight_decay: this.weight_decay };

@@ -11,6 +11,7 @@ import { emitModel } from '../onnx/emit.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { Rng } from '../util/random.js';
 import { CarriedOutputs } from './carried.js';
+import { HostUpdate } from './host-update.js';
 import { copyTensor, createSession, ort, scalarTensor, tensor, trainingSessionOptions, type Feeds, type SessionOptions } from './ort.js';
 
 export interface InputSpec {
@@ -75,9 +76,9 @@ export class ParamStore {
   }
 
   /**
-   * Copies of every current value, for values that must outlive later steps (best weights): a
-   * step with `preallocateOutputs` writes into tensors used in turn, so a tensor taken from
-   * `values` is overwritten two steps later, and restoring a checkpoint writes state in place.
+   * Copies of every current value, for values that must outlive later steps (best weights): the
+   * host update writes parameters and optimizer state in place, a step with `preallocateOutputs`
+   * writes into tensors used in turn, and restoring a checkpoint writes state in place.
    */
   snapshot(): Map<string, ort.Tensor> {
     return new Map([...this.values].map(([k, t]) => [k, copyTensor(t)]));
@@ -177,6 +178,12 @@ export interface TrainingOptions extends SessionOptions {
    * 0.85-0.90x img/s for 0.83-0.88x peak RSS (DESIGN.md notes; bench/ab.ts).
    */
   preallocateOutputs?: boolean;
+  /**
+   * Apply the optimizer on the host, in place, with its WebAssembly kernels (default true where
+   * the optimizer has a host form): the graph outputs gradients instead of updated values. Bit
+   * for bit the in-graph update; DESIGN.md, "The optimizer update on the host".
+   */
+  hostUpdate?: boolean;
 }
 
 /** torch.nn.utils.clip_grad_norm_: scale all gradients so their joint L2 norm is at most maxNorm. */
@@ -226,8 +233,10 @@ function markOutput(outputs: Value[], t: Tensor): string {
  * One training step as a graph: the traced forward pass, its gradients, optional clipping and
  * the optimizer update, with every updated parameter, state and buffer as an output. Shared by
  * TrainingStep (onnxruntime-node) and emitTrainingModel (foreign runtimes such as the browser).
+ * With `update` 'host' the graph stops at the (clipped) gradients, one output per value, and
+ * the caller applies the optimizer.
  */
-export function buildTrainingGraph(model: Module, specs: InputSpec[], fn: StepFn, opts: TrainingOptions): TrainingGraph {
+export function buildTrainingGraph(model: Module, specs: InputSpec[], fn: StepFn, opts: TrainingOptions, update: 'graph' | 'host' = 'graph'): TrainingGraph {
   const traced = traceStep(model, specs, fn, true);
   const { ctx, out } = traced;
   const g = ctx.g;
@@ -238,18 +247,23 @@ export function buildTrainingGraph(model: Module, specs: InputSpec[], fn: StepFn
   const trained = store.params.filter(([, p]) => ctx.params.has(p));
   let grads = gradients(g, out.loss.v, trained.map(([, p]) => ctx.params.get(p)!)).map((v) => new Tensor(g, v));
   if (opts.clipGradNorm) grads = clipByGlobalNorm(grads, opts.clipGradNorm);
-  const scalars = Object.fromEntries(Object.keys(opt.scalars(1)).map((k) => [k, new Tensor(g, g.input(`opt_${k}`, 'float32', []))]));
   const outputs: Value[] = [];
-  const mark = (t: Tensor) => markOutput(outputs, t);
+  const marked = new Map<Value, string>();
+  // One output per value: an LSTM's two biases get the very same gradient value.
+  const mark = (t: Tensor) => marked.get(t.v) ?? (marked.set(t.v, markOutput(outputs, t)), marked.get(t.v)!);
   const names: TrainingGraphNames = { loss: mark(out.loss), metrics: [], params: [], state: [], buffers: [], grads: [] };
   for (const [k, t] of Object.entries(out.metrics ?? {})) names.metrics.push([k, mark(t)]);
-  trained.forEach(([pname, p], i) => {
-    const stateIn = opt.stateNames().map((s) => new Tensor(g, g.input(`${pname}.${s}`, 'float32', p.shape)));
-    const upd = g.withScope(`optimizer ${pname}`, () => opt.update(ctx.param(p), grads[i]!, stateIn, scalars));
-    names.params.push([pname, mark(upd.param)]);
-    opt.stateNames().forEach((s, j) => names.state.push([`${pname}.${s}`, mark(upd.state[j]!)]));
-    if (opts.exposeGradients) names.grads.push([pname, mark(grads[i]!)]);
-  });
+  if (update === 'host') trained.forEach(([pname], i) => names.grads.push([pname, mark(grads[i]!)]));
+  else {
+    const scalars = Object.fromEntries(Object.keys(opt.scalars(1)).map((k) => [k, new Tensor(g, g.input(`opt_${k}`, 'float32', []))]));
+    trained.forEach(([pname, p], i) => {
+      const stateIn = opt.stateNames().map((s) => new Tensor(g, g.input(`${pname}.${s}`, 'float32', p.shape)));
+      const upd = g.withScope(`optimizer ${pname}`, () => opt.update(ctx.param(p), grads[i]!, stateIn, scalars));
+      names.params.push([pname, mark(upd.param)]);
+      opt.stateNames().forEach((s, j) => names.state.push([`${pname}.${s}`, mark(upd.state[j]!)]));
+      if (opts.exposeGradients) names.grads.push([pname, mark(grads[i]!)]);
+    });
+  }
   for (const [b, v] of ctx.bufferUpdates) {
     const bname = store.buffers.find(([, bb]) => bb === b)![0];
     names.buffers.push([bname, mark(new Tensor(g, v))]);
@@ -262,11 +276,15 @@ export class TrainingStep extends CompiledGraph {
   private outNames!: TrainingGraphNames;
 
   static async create(model: Module, specs: InputSpec[], fn: StepFn, opts: TrainingOptions): Promise<TrainingStep> {
-    const tg = buildTrainingGraph(model, specs, fn, opts);
+    let tg = buildTrainingGraph(model, specs, fn, opts, opts.hostUpdate !== false && opts.optimizer.hostUpdate ? 'host' : 'graph');
+    const host = tg.names.params.length || !tg.trained.length ? undefined : HostUpdate.create(tg.store, tg.trained.map(([n]) => n), opts.optimizer);
+    if (!host && !tg.names.params.length && tg.trained.length) tg = buildTrainingGraph(model, specs, fn, { ...opts, store: tg.store });
     const session = await createSession(emitModel(tg.traced.ctx.g, { name: 'train_step' }), trainingSessionOptions(opts));
     const step = new TrainingStep(session, tg.traced, tg.store, new Rng(opts.seed ?? 0));
     step.outNames = tg.names;
     step.optimizer = opts.optimizer;
+    step.host = host;
+    step.exposeGradients = !!opts.exposeGradients;
     step.stateInputs = tg.names.state.map(([name]) => name);
     const n = tg.names;
     if (opts.preallocateOutputs) step.carried = new CarriedOutputs([...n.params, ...n.state, ...n.buffers]);
@@ -276,6 +294,13 @@ export class TrainingStep extends CompiledGraph {
   private optimizer!: Optimizer;
   private stateInputs!: string[];
   private carried?: CarriedOutputs;
+  private host?: HostUpdate;
+  private exposeGradients = false;
+
+  /** Whether the optimizer runs on the host (its kernels) rather than in the graph. */
+  get hostUpdate(): boolean {
+    return !!this.host;
+  }
 
   /** One optimizer step on a batch of n samples (inputs in spec order). */
   async run(batch: ArrayLike<Float32Array | BigInt64Array>, n: number): Promise<StepResult> {
@@ -285,9 +310,10 @@ export class TrainingStep extends CompiledGraph {
       if (b instanceof Float32Array && !finiteCheck(b))
         throw new NonFiniteError(`step ${stepNo}: input ${this.traced.inputs[i]!.name} contains NaN or Inf; the batch was not trained on`);
     }
+    this.host?.adopt();
     const feeds = this.baseFeeds(batch, n);
     for (const k of this.stateInputs) feeds[k] = this.store.values.get(k)!;
-    for (const [k, v] of Object.entries(this.optimizer.scalars(stepNo))) feeds[`opt_${k}`] = scalarTensor(v);
+    if (!this.host) for (const [k, v] of Object.entries(this.optimizer.scalars(stepNo))) feeds[`opt_${k}`] = scalarTensor(v);
     const fetches = this.carried?.fetches(this.store.values);
     const r = await (fetches ? this.session.run(feeds, { ...this.fetchAll(), ...fetches }) : this.session.run(feeds));
     const loss = (r[this.outNames.loss]!.data as Float32Array)[0]!;
@@ -297,6 +323,10 @@ export class TrainingStep extends CompiledGraph {
       if (d instanceof Float32Array && !finiteCheck(d))
         throw new NonFiniteError(`step ${stepNo}: buffer ${name} became NaN or Inf (BatchNorm needs more than one value per channel in training; use a larger final batch or dropLast); nothing was updated`);
     }
+    if (this.host) {
+      for (const [name, out] of this.outNames.grads) this.host.setGrad(name, r[out]!.data as Float32Array);
+      this.host.apply(stepNo);
+    }
     // The tensors just written become the next step's inputs (no copies).
     if (fetches) this.carried!.adopt(fetches, this.store.values);
     else for (const [name, out] of [...this.outNames.params, ...this.outNames.state, ...this.outNames.buffers]) this.store.values.set(name, r[out]!);
@@ -304,7 +334,7 @@ export class TrainingStep extends CompiledGraph {
     const metrics: Record<string, number> = {};
     for (const [k, out] of this.outNames.metrics) metrics[k] = (r[out]!.data as Float32Array)[0]!;
     const res: StepResult = { loss, metrics };
-    if (this.outNames.grads.length) res.gradients = new Map(this.outNames.grads.map(([k, out]) => [k, r[out]!.data as Float32Array]));
+    if (this.exposeGradients) res.gradients = new Map(this.outNames.grads.map(([k, out]) => [k, r[out]!.data as Float32Array]));
     return res;
   }
 

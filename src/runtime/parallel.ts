@@ -9,10 +9,12 @@ import { gradients } from '../autodiff/grad.js';
 import { Graph, type Value } from '../graph/ir.js';
 import { Tensor } from '../graph/tensor.js';
 import type { Module } from '../nn/module.js';
+import type { Parameter } from '../nn/parameter.js';
 import { emitModel } from '../onnx/emit.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { Rng } from '../util/random.js';
 import { NonFiniteError, ParamStore, TrainingStep, clipByGlobalNorm, finiteCheck, traceStep, type InputSpec, type StepFn, type StepResult, type TrainingOptions } from './compile.js';
+import { HostUpdate } from './host-update.js';
 import { GradWorker, type Rows, type WorkerInput } from './grad-worker-client.js';
 import { createSession, ort, scalarTensor, sessionOptions, tensor, trainingSessionOptions, type Feeds } from './ort.js';
 
@@ -57,7 +59,9 @@ const SHARE = 'row_share';
 
 export class DataParallelStep {
   private gradSession!: ort.InferenceSession;
-  private optSession!: ort.InferenceSession;
+  /** The optimizer graph, where the update is not applied on the host. */
+  private optSession?: ort.InferenceSession;
+  private host?: HostUpdate;
   private workers: GradWorker[] = [];
   private names!: Names;
   private rng: Rng;
@@ -111,34 +115,17 @@ export class DataParallelStep {
     g.outputs = outputs;
     const gradModel = emitModel(g, { name: 'grad_step' });
 
-    // The optimizer step as its own small graph: params, each thread's gradient, state -> new
-    // values. Summing in the graph, not in a JS loop: on the MLP autoencoder (1.08M parameters)
-    // a JS loop over every gradient took ~40% of the step.
     const count = Math.max(1, Math.min(typeof opts.workers === 'number' ? opts.workers : cpus().length, 8));
-    const og = new Graph();
-    const scalars = Object.fromEntries(Object.keys(opt.scalars(1)).map((k) => [k, new Tensor(og, og.input(`opt_${k}`, 'float32', []))]));
-    const ps = trained.map(([n, p]) => new Tensor(og, og.input(n, 'float32', p.shape)));
-    let gs = trained.map(([n, p]) => Array.from({ length: count }, (_, t) => new Tensor(og, og.input(`${n}.grad${t}`, 'float32', p.shape))).reduce((a, b) => a.add(b)));
-    if (opts.clipGradNorm) gs = clipByGlobalNorm(gs, opts.clipGradNorm);
-    const oouts: Value[] = [];
-    trained.forEach(([n, p], i) => {
-      const st = opt.stateNames().map((s) => new Tensor(og, og.input(`${n}.${s}`, 'float32', p.shape)));
-      const upd = opt.update(ps[i]!, gs[i]!, st, scalars);
-      oouts.push(upd.param.v);
-      names.newParams.push([n, upd.param.v.name]);
-      opt.stateNames().forEach((s, j) => {
-        names.state.push(`${n}.${s}`);
-        oouts.push(upd.state[j]!.v);
-        names.newState.push([`${n}.${s}`, upd.state[j]!.v.name]);
-      });
-    });
-    og.outputs = oouts;
+    // The update: on the host (the threads' gradients summed in the graph's order, then the
+    // optimizer's kernels), or as its own small graph. Clipping needs the summed gradients'
+    // global norm, whose summation order only the graph reproduces, so it keeps the graph.
     step.names = names;
+    if (opts.hostUpdate !== false && !opts.clipGradNorm) step.host = HostUpdate.create(store, trained.map(([n]) => n), opt);
+    const session = trainingSessionOptions({ ...opts, intraOpThreads: 1 });
+    if (!step.host) step.optSession = await createSession(optimizerGraph(trained, count, opt, opts.clipGradNorm, names), { ...session, intraOpThreads: opts.optimizerThreads ?? 1 });
     // One intra-op thread everywhere: a 2-thread pool for the update measured slower (LSTM 2,665
     // -> 1,923 img/s). Workers get the same options object as the main thread's sessions.
-    const session = trainingSessionOptions({ ...opts, intraOpThreads: 1 });
     step.gradSession = await createSession(gradModel, session);
-    step.optSession = await createSession(emitModel(og, { name: 'optimizer_step' }), { ...session, intraOpThreads: opts.optimizerThreads ?? 1 });
     for (let i = 1; i < count; i++)
       step.workers.push(new GradWorker(new Worker(new URL('./grad-worker.mjs', import.meta.url), { workerData: { model: gradModel, options: sessionOptions(session) } })));
     await Promise.all(step.workers.map((w) => w.ready));
@@ -149,6 +136,11 @@ export class DataParallelStep {
     this.rng = new Rng(seed);
   }
 
+  /** Whether the optimizer runs on the host (its kernels) rather than in a graph. */
+  get hostUpdate(): boolean {
+    return !!this.host;
+  }
+
   /** Threads sharing each batch, the main thread included. */
   get threads(): number {
     return this.workers.length + 1;
@@ -156,6 +148,7 @@ export class DataParallelStep {
 
   async run(batch: ArrayLike<Rows>, n: number): Promise<StepResult> {
     const stepNo = this.store.step + 1;
+    this.host?.adopt();
     const inputs = this.names.inputs;
     for (let i = 0; i < batch.length; i++) {
       const b = batch[i]!;
@@ -186,9 +179,17 @@ export class DataParallelStep {
     const mix = (o: string) => results.reduce((acc, r, t) => acc + (shares[t]![1] / n) * r[o]![0]!, 0);
     const loss = mix(this.names.loss);
     if (!Number.isFinite(loss)) throw new NonFiniteError(`step ${stepNo}: loss is ${loss}; parameters were left unchanged`);
-    const r = await this.optSession.run(this.optimizerFeeds(results, stepNo));
-    for (const [pname, o] of this.names.newParams) this.store.values.set(pname, r[o]!);
-    for (const [s, o] of this.names.newState) this.store.values.set(s, r[o]!);
+    if (this.host) {
+      for (const [pname, o] of this.names.grads) {
+        this.host.setGrad(pname, results[0]![o]!);
+        for (let t = 1; t <= this.workers.length; t++) this.host.addGrad(pname, results[t]?.[o] ?? this.zerosLike(pname, results[0]![o]!.length));
+      }
+      this.host.apply(stepNo);
+    } else {
+      const r = await this.optSession!.run(this.optimizerFeeds(results, stepNo));
+      for (const [pname, o] of this.names.newParams) this.store.values.set(pname, r[o]!);
+      for (const [s, o] of this.names.newState) this.store.values.set(s, r[o]!);
+    }
     this.store.step = stepNo;
     const metrics = Object.fromEntries(this.names.metrics.map(([k, o]) => [k, mix(o)]));
     return { loss, metrics };
@@ -227,8 +228,35 @@ export class DataParallelStep {
   async release(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.worker.terminate()));
     await this.gradSession.release();
-    await this.optSession.release();
+    await this.optSession?.release();
   }
+}
+
+/**
+ * The optimizer step as its own small graph: params, each thread's gradient, state -> new values
+ * (names.state, newParams and newState are filled in). Summing in the graph, not in a JS loop:
+ * on the MLP autoencoder (1.08M parameters) a JS loop over every gradient took ~40% of the step.
+ */
+function optimizerGraph(trained: [string, Parameter][], count: number, opt: Optimizer, clipGradNorm: number | undefined, names: Names): Uint8Array {
+  const og = new Graph();
+  const scalars = Object.fromEntries(Object.keys(opt.scalars(1)).map((k) => [k, new Tensor(og, og.input(`opt_${k}`, 'float32', []))]));
+  const ps = trained.map(([n, p]) => new Tensor(og, og.input(n, 'float32', p.shape)));
+  let gs = trained.map(([n, p]) => Array.from({ length: count }, (_, t) => new Tensor(og, og.input(`${n}.grad${t}`, 'float32', p.shape))).reduce((a, b) => a.add(b)));
+  if (clipGradNorm) gs = clipByGlobalNorm(gs, clipGradNorm);
+  const oouts: Value[] = [];
+  trained.forEach(([n, p], i) => {
+    const st = opt.stateNames().map((s) => new Tensor(og, og.input(`${n}.${s}`, 'float32', p.shape)));
+    const upd = opt.update(ps[i]!, gs[i]!, st, scalars);
+    oouts.push(upd.param.v);
+    names.newParams.push([n, upd.param.v.name]);
+    opt.stateNames().forEach((s, j) => {
+      names.state.push(`${n}.${s}`);
+      oouts.push(upd.state[j]!.v);
+      names.newState.push([`${n}.${s}`, upd.state[j]!.v.name]);
+    });
+  });
+  og.outputs = oouts;
+  return emitModel(og, { name: 'optimizer_step' });
 }
 
 /** [first row, rows] for each of `threads` threads, sizes differing by at most one. */

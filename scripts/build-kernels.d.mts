@@ -1,0 +1,2 @@
+/** The TypeScript module that src/optim/kernels.wat compiles to. */
+export function kernelsModule(): Promise<string>;
