@@ -4,6 +4,8 @@
 // evaluation does); without it, the reconstruction graph (as inference does).
 //   node --import tsx bench/forward-chunks.ts IMAGES THREADS CHUNKS [ROUNDS=3] [--loss]
 //   e.g. validation: 10000 1,2 32,256,1000 3 --loss   inference: 1000 2 1000,500,250,128,64,32 8
+// LAYOUT=off builds the sessions without onnxruntime's NCHWc layout pass (what inference's
+// calibration picks for the chapter's model at large batches).
 import { mseLoss } from '../src/losses/index.js';
 import { ConvAutoencoder } from '../src/models/conv-autoencoder.js';
 import { ForwardGraph, ParamStore, type StepFn } from '../src/runtime/compile.js';
@@ -21,7 +23,7 @@ const fn: StepFn = loss ? (m, [v]) => ({ loss: mseLoss(m.call(v!), v!) }) : (m, 
 const x = new Rng(1).fillUniform(new Float32Array(images * 784));
 const cands = [];
 for (const threads of threadCounts) {
-  const fg = await ForwardGraph.create(model, [{ name: 'x', shape: [1, 28, 28] }], fn, store, { intraOpThreads: threads, withLoss: loss });
+  const fg = await ForwardGraph.create(model, [{ name: 'x', shape: [1, 28, 28] }], fn, store, { intraOpThreads: threads, withLoss: loss, layoutOptimizations: process.env.LAYOUT !== 'off' });
   for (const chunk of chunks) cands.push({ fg, threads, chunk, best: Infinity, bestCpu: Infinity });
 }
 await timeBestOf(cands, roundsArg, 1, async ({ fg, chunk }) => {
