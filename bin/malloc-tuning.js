@@ -25,7 +25,8 @@ export function shouldRelaunch(args = process.argv.slice(2), env = process.env, 
   if (process.platform !== 'linux' || env.LATENTKIT_MALLOC === 'system') return false;
   if ([...execArgv, env.NODE_OPTIONS ?? ''].some((a) => a.includes('--inspect'))) return false;
   if (env.MALLOC_MMAP_THRESHOLD_ !== undefined || env.MALLOC_TRIM_THRESHOLD_ !== undefined) return false;
-  if (args.length === 0 || args.some((a) => a === '-h' || a === '--help' || a === '-V' || a === '--version' || a === 'help')) return false;
+  // `help` is a command only in first place: `latentkit eval help` names a run folder.
+  if (args.length === 0 || args[0] === 'help' || args.some((a) => a === '-h' || a === '--help' || a === '-V' || a === '--version')) return false;
   const header = process.report?.getReport?.().header;
   return Boolean(header && header.glibcVersionRuntime);
 }

@@ -20,10 +20,11 @@ test('shouldRelaunch: glibc Linux, a command that works, and no allocator settin
   assert.equal(shouldRelaunch(['train'], { LATENTKIT_MALLOC: 'system' }), false);
   assert.equal(shouldRelaunch(['train'], { MALLOC_TRIM_THRESHOLD_: '0' }), false, 'the user set the allocator');
   assert.equal(shouldRelaunch(['train'], { ...TUNED_MALLOC_ENV }), false, 'already the relaunched child');
-  for (const args of [[], ['--help'], ['train', '-h'], ['--version']]) assert.equal(shouldRelaunch(args, {}), false, args.join(' '));
+  for (const args of [[], ['--help'], ['train', '-h'], ['--version'], ['help', 'train']]) assert.equal(shouldRelaunch(args, {}), false, args.join(' '));
   assert.equal(shouldRelaunch(['train'], {}, ['--inspect-brk']), false, 'under a debugger');
   assert.equal(shouldRelaunch(['train'], { NODE_OPTIONS: '--inspect=9230' }, []), false, 'debugger through NODE_OPTIONS');
   assert.equal(shouldRelaunch(['train'], {}, ['--import', 'tsx']), true);
+  assert.equal(shouldRelaunch(['eval', 'help'], {}, []), true, 'a run folder named "help" is not the help command');
 });
 
 /** The child processes of `pid` (Linux /proc). */
