@@ -2,7 +2,7 @@
 // inputs, resolves with its outputs. Inputs are copied into buffers of their own and transferred
 // (onnxruntime-node refuses SharedArrayBuffer-backed tensors); the worker sends them back with
 // its results, and the next step copies into those instead of allocating new ones.
-import type { Worker } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 
 export type Rows = Float32Array | BigInt64Array;
 export interface WorkerInput {
@@ -24,17 +24,42 @@ export class GradWorker {
   private nextId = 0;
   private spare = new Map<string, Rows>();
   readonly ready: Promise<void>;
+  readonly worker: Worker;
+  /** The worker replies here, so the main thread can poll instead of waiting for its event loop. */
+  private readonly replies: MessagePort;
 
-  constructor(readonly worker: Worker) {
+  /** A worker running `script` with `workerData` plus its reply port and `spinMs` (see grad-worker.mjs). */
+  constructor(script: URL, workerData: Record<string, unknown>, spinMs: number) {
+    const { port1, port2 } = new MessageChannel();
+    this.replies = port1;
+    this.worker = new Worker(script, { workerData: { ...workerData, replies: port2, spinMs }, transferList: [port2] });
+    port1.on('message', (m: WorkerReply) => this.settle(m));
     this.ready = new Promise((resolve, reject) => {
-      worker.once('error', reject);
-      worker.on('message', (m: WorkerReply & { ready?: boolean }) => {
-        if (m.ready) return resolve();
-        for (const [name, data] of Object.entries(m.spare ?? {})) this.spare.set(name, data);
-        this.pending.get(m.id)?.(m);
-        this.pending.delete(m.id);
-      });
+      this.worker.once('error', reject);
+      this.worker.once('message', (m: { ready?: boolean }) => m.ready && resolve());
     });
+  }
+
+  /** Whether a step is still out. */
+  get busy(): boolean {
+    return this.pending.size > 0;
+  }
+
+  /** Take a reply that has arrived, without waiting for the event loop. */
+  poll(): void {
+    const m = receiveMessageOnPort(this.replies);
+    if (m) this.settle(m.message as WorkerReply);
+  }
+
+  private settle(m: WorkerReply): void {
+    for (const [name, data] of Object.entries(m.spare ?? {})) this.spare.set(name, data);
+    this.pending.get(m.id)?.(m);
+    this.pending.delete(m.id);
+  }
+
+  async terminate(): Promise<void> {
+    this.replies.close();
+    await this.worker.terminate();
   }
 
   /** Run the gradient graph on these inputs (views are copied, never transferred) and fetch `outputs`. */

@@ -3,8 +3,7 @@
 // add up to the batch's; the main thread sums them and runs a separate optimizer graph once.
 // onnxruntime-node's `run` occupies its calling thread, so this is how one process uses both
 // cores on small models where intra-op threading does not pay.
-import { cpus } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { availableParallelism, cpus } from 'node:os';
 import { gradients } from '../autodiff/grad.js';
 import { Graph, type Value } from '../graph/ir.js';
 import { Tensor } from '../graph/tensor.js';
@@ -23,6 +22,11 @@ export interface ParallelOptions extends TrainingOptions {
   workers?: number | 'auto';
   /** Intra-op threads of the optimizer graph, which runs while the workers wait (default 1). */
   optimizerThreads?: number;
+  /**
+   * How long, in ms, the main thread polls for the workers' results and a worker for its next
+   * step before sleeping (default DEFAULT_SPIN_MS while every thread has a core, else 0).
+   */
+  spinMs?: number;
   /** Rows per batch: 'auto' then gives each worker at least MIN_ROWS_PER_WORKER of them. */
   batchSize?: number;
 }
@@ -33,6 +37,9 @@ export interface ParallelOptions extends TrainingOptions {
  * 126-128 s on one thread); below it each worker's per-step overhead is not paid back.
  */
 export const MIN_ROWS_PER_WORKER = 16;
+
+/** Polling before sleeping, per wait (DESIGN.md, "Waking threads"). */
+export const DEFAULT_SPIN_MS = 1;
 
 /** How many threads 'auto' uses: every core, at most one per MIN_ROWS_PER_WORKER rows, one if the model keeps running statistics. */
 export function autoWorkers(cores: number, batchSize: number | undefined, hasBuffers: boolean): number {
@@ -65,6 +72,8 @@ export class DataParallelStep {
   private workers: GradWorker[] = [];
   private names!: Names;
   private rng: Rng;
+  /** How long threads poll for the next message before sleeping (0: never). */
+  private spinMs = 0;
   /** Zero gradients for threads left without rows (a batch smaller than the thread count). */
   private zeros = new Map<string, Float32Array>();
 
@@ -100,6 +109,9 @@ export class DataParallelStep {
       return marked.get(v)!;
     };
     const step = new DataParallelStep(store, opt, traced, opts.seed ?? 0);
+    const threads = Math.max(1, Math.min(typeof opts.workers === 'number' ? opts.workers : cpus().length, 8));
+    // Spinning only pays while every thread has a core of its own.
+    step.spinMs = opts.spinMs ?? (threads <= availableParallelism() ? DEFAULT_SPIN_MS : 0);
     const names: Names = {
       loss: mark(out.loss.v),
       metrics: Object.entries(out.metrics ?? {}).map(([k, t]): [string, string] => [k, mark(t.v)]),
@@ -115,19 +127,18 @@ export class DataParallelStep {
     g.outputs = outputs;
     const gradModel = emitModel(g, { name: 'grad_step' });
 
-    const count = Math.max(1, Math.min(typeof opts.workers === 'number' ? opts.workers : cpus().length, 8));
     // The update: on the host (the threads' gradients summed in the graph's order, then the
     // optimizer's kernels), or as its own small graph. Clipping needs the summed gradients'
     // global norm, whose summation order only the graph reproduces, so it keeps the graph.
     step.names = names;
     if (opts.hostUpdate !== false && !opts.clipGradNorm) step.host = HostUpdate.create(store, trained.map(([n]) => n), opt);
     const session = trainingSessionOptions({ ...opts, intraOpThreads: 1 });
-    if (!step.host) step.optSession = await createSession(optimizerGraph(trained, count, opt, opts.clipGradNorm, names), { ...session, intraOpThreads: opts.optimizerThreads ?? 1 });
+    if (!step.host) step.optSession = await createSession(optimizerGraph(trained, threads, opt, opts.clipGradNorm, names), { ...session, intraOpThreads: opts.optimizerThreads ?? 1 });
     // One intra-op thread everywhere: a 2-thread pool for the update measured slower (LSTM 2,665
     // -> 1,923 img/s). Workers get the same options object as the main thread's sessions.
     step.gradSession = await createSession(gradModel, session);
-    for (let i = 1; i < count; i++)
-      step.workers.push(new GradWorker(new Worker(new URL('./grad-worker.mjs', import.meta.url), { workerData: { model: gradModel, options: sessionOptions(session) } })));
+    for (let i = 1; i < threads; i++)
+      step.workers.push(new GradWorker(new URL('./grad-worker.mjs', import.meta.url), { model: gradModel, options: sessionOptions(session) }, step.spinMs));
     await Promise.all(step.workers.map((w) => w.ready));
     return step;
   }
@@ -173,7 +184,10 @@ export class DataParallelStep {
       const r = await this.gradSession.run(feeds, fetch);
       return Object.fromEntries(fetch.map((o) => [o, r[o]!.data as Float32Array]));
     })();
-    const results = [await local, ...(await Promise.all(remote))];
+    const mine = await local;
+    // Poll for the workers' replies for a while rather than sleep until the event loop wakes.
+    for (const until = performance.now() + this.spinMs; this.workers.some((w) => w.busy) && performance.now() < until; ) for (const w of this.workers) w.poll();
+    const results = [mine, ...(await Promise.all(remote))];
 
     // Each share's loss is a mean over its own rows: the batch's is their row-weighted sum.
     const mix = (o: string) => results.reduce((acc, r, t) => acc + (shares[t]![1] / n) * r[o]![0]!, 0);
@@ -226,7 +240,7 @@ export class DataParallelStep {
   }
 
   async release(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+    await Promise.all(this.workers.map((w) => w.terminate()));
     await this.gradSession.release();
     await this.optSession?.release();
   }

@@ -45,9 +45,9 @@ test('data-parallel dropout draws one seeded stream: same seed, same losses', as
       return this.body.call(x);
     }
   }
-  const run = async () => {
+  const run = async (spinMs?: number) => {
     manualSeed(3);
-    const step = await createTrainingStep(new Net(), [{ name: 'x', shape: [8] }], recon, { optimizer: new Adam({ lr: 0.01 }), workers: 2, seed: 9 });
+    const step = await createTrainingStep(new Net(), [{ name: 'x', shape: [8] }], recon, { optimizer: new Adam({ lr: 0.01 }), workers: 2, seed: 9, spinMs });
     const rng = new Rng(2);
     const ls: number[] = [];
     for (let i = 0; i < 5; i++) ls.push((await step.run([rng.fillUniform(new Float32Array(16 * 8))], 16)).loss);
@@ -57,6 +57,9 @@ test('data-parallel dropout draws one seeded stream: same seed, same losses', as
   const [a, b] = [await run(), await run()];
   assert.deepEqual(a, b);
   assert.ok(new Set(a).size > 1);
+  // Polling for replies (spinMs) or waiting for the event loop: the same steps.
+  assert.deepEqual(await run(0), a);
+  assert.deepEqual(await run(5), a);
 });
 
 test("'auto' keeps one thread for models with BatchNorm (per-share statistics would differ)", async () => {
