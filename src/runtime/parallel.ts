@@ -1,6 +1,7 @@
 // Data-parallel training over worker threads: each thread runs the gradient graph on its share
 // of the batch, differentiating loss x (its rows / batch rows), so the threads' gradients simply
-// add up to the batch's; the main thread sums them and runs a separate optimizer graph once.
+// add up to the batch's; the main thread sums them and applies the optimizer once (on the host,
+// src/runtime/host-update.ts, or as a separate optimizer graph).
 // onnxruntime-node's `run` occupies its calling thread, so this is how one process uses both
 // cores on small models where intra-op threading does not pay.
 import { availableParallelism, cpus } from 'node:os';
