@@ -222,11 +222,22 @@ export interface TrainingGraph {
   names: TrainingGraphNames;
 }
 
-/** Add `t` to a graph's outputs and return its name. A graph output may not be a graph input: such values go through Identity. */
-function markOutput(outputs: Value[], t: Tensor): string {
-  const v = t.g.inputs.includes(t.v) ? t.op('Identity').v : t.v;
-  outputs.push(v);
-  return v.name;
+/**
+ * A function that adds a tensor to a graph's outputs, each value once (an LSTM's two biases get
+ * the very same gradient value), and returns its output name. A graph output may not be a graph
+ * input: such values go through Identity.
+ */
+export function outputMarker(outputs: Value[]): (t: Tensor) => string {
+  const names = new Map<Value, string>();
+  return (t) => {
+    let name = names.get(t.v);
+    if (name === undefined) {
+      const v = t.g.inputs.includes(t.v) ? t.op('Identity').v : t.v;
+      outputs.push(v);
+      names.set(t.v, (name = v.name));
+    }
+    return name;
+  };
 }
 
 /**
@@ -248,9 +259,7 @@ export function buildTrainingGraph(model: Module, specs: InputSpec[], fn: StepFn
   let grads = gradients(g, out.loss.v, trained.map(([, p]) => ctx.params.get(p)!)).map((v) => new Tensor(g, v));
   if (opts.clipGradNorm) grads = clipByGlobalNorm(grads, opts.clipGradNorm);
   const outputs: Value[] = [];
-  const marked = new Map<Value, string>();
-  // One output per value: an LSTM's two biases get the very same gradient value.
-  const mark = (t: Tensor) => marked.get(t.v) ?? (marked.set(t.v, markOutput(outputs, t)), marked.get(t.v)!);
+  const mark = outputMarker(outputs);
   const names: TrainingGraphNames = { loss: mark(out.loss), metrics: [], params: [], state: [], buffers: [], grads: [] };
   for (const [k, t] of Object.entries(out.metrics ?? {})) names.metrics.push([k, mark(t)]);
   if (update === 'host') trained.forEach(([pname], i) => names.grads.push([pname, mark(grads[i]!)]));
@@ -379,7 +388,7 @@ export class ForwardGraph extends CompiledGraph {
     const { ctx, out } = traced;
     const g = ctx.g;
     const outputs: Value[] = [];
-    const mark = (t: Tensor) => markOutput(outputs, t);
+    const mark = outputMarker(outputs);
     const names = {
       loss: opts.withLoss === false ? undefined : mark(out.loss),
       metrics: opts.withLoss === false ? [] : Object.entries(out.metrics ?? {}).map(([k, t]): [string, string] => [k, mark(t)]),

@@ -13,7 +13,7 @@ import type { Parameter } from '../nn/parameter.js';
 import { emitModel } from '../onnx/emit.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { Rng } from '../util/random.js';
-import { NonFiniteError, ParamStore, TrainingStep, clipByGlobalNorm, finiteCheck, traceStep, type InputSpec, type StepFn, type StepResult, type TrainingOptions } from './compile.js';
+import { NonFiniteError, ParamStore, TrainingStep, clipByGlobalNorm, finiteCheck, outputMarker, traceStep, type InputSpec, type StepFn, type StepResult, type TrainingOptions } from './compile.js';
 import { HostUpdate } from './host-update.js';
 import { GradWorker, type Rows, type WorkerInput } from './grad-worker-client.js';
 import { createSession, ort, scalarTensor, sessionOptions, tensor, trainingSessionOptions, type Feeds } from './ort.js';
@@ -99,24 +99,15 @@ export class DataParallelStep {
     const share = new Tensor(g, g.input(SHARE, 'float32', []));
     const grads = gradients(g, out.loss.mul(share).v, trained.map(([, p]) => ctx.params.get(p)!));
     const outputs: Value[] = [];
-    const marked = new Map<Value, string>();
-    // One output per value: an LSTM's two biases get the very same gradient value.
-    const mark = (v: Value) => {
-      if (!marked.has(v)) {
-        const o = g.inputs.includes(v) ? new Tensor(g, v).op('Identity').v : v;
-        outputs.push(o);
-        marked.set(v, o.name);
-      }
-      return marked.get(v)!;
-    };
+    const mark = outputMarker(outputs);
     const step = new DataParallelStep(store, opt, traced, opts.seed ?? 0);
     const threads = Math.max(1, Math.min(typeof opts.workers === 'number' ? opts.workers : cpus().length, 8));
     // Spinning only pays while every thread has a core of its own.
     step.spinMs = opts.spinMs ?? (threads <= availableParallelism() ? DEFAULT_SPIN_MS : 0);
     const names: Names = {
-      loss: mark(out.loss.v),
-      metrics: Object.entries(out.metrics ?? {}).map(([k, t]): [string, string] => [k, mark(t.v)]),
-      grads: trained.map(([n], i): [string, string] => [n, mark(grads[i]!)]),
+      loss: mark(out.loss),
+      metrics: Object.entries(out.metrics ?? {}).map(([k, t]): [string, string] => [k, mark(t)]),
+      grads: trained.map(([n], i): [string, string] => [n, mark(new Tensor(g, grads[i]!))]),
       fetch: [],
       inputs: traced.inputs,
       params: trained.map(([n, p]): [string, string] => [n, ctx.params.get(p)!.name]),
