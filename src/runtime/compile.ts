@@ -285,9 +285,11 @@ export class TrainingStep extends CompiledGraph {
   private outNames!: TrainingGraphNames;
 
   static async create(model: Module, specs: InputSpec[], fn: StepFn, opts: TrainingOptions): Promise<TrainingStep> {
-    let tg = buildTrainingGraph(model, specs, fn, opts, opts.hostUpdate !== false && opts.optimizer.hostUpdate ? 'host' : 'graph');
-    const host = tg.names.params.length || !tg.trained.length ? undefined : HostUpdate.create(tg.store, tg.trained.map(([n]) => n), opts.optimizer);
-    if (!host && !tg.names.params.length && tg.trained.length) tg = buildTrainingGraph(model, specs, fn, { ...opts, store: tg.store });
+    const wantHost = opts.hostUpdate !== false && !!opts.optimizer.hostUpdate;
+    let tg = buildTrainingGraph(model, specs, fn, opts, wantHost ? 'host' : 'graph');
+    const host = wantHost ? HostUpdate.create(tg.store, tg.trained.map(([n]) => n), opts.optimizer) : undefined;
+    // Too large for wasm32's memory: the update goes back into the graph.
+    if (wantHost && !host) tg = buildTrainingGraph(model, specs, fn, { ...opts, store: tg.store });
     const session = await createSession(emitModel(tg.traced.ctx.g, { name: 'train_step' }), trainingSessionOptions(opts));
     const step = new TrainingStep(session, tg.traced, tg.store, new Rng(opts.seed ?? 0));
     step.outNames = tg.names;
@@ -319,7 +321,6 @@ export class TrainingStep extends CompiledGraph {
       if (b instanceof Float32Array && !finiteCheck(b))
         throw new NonFiniteError(`step ${stepNo}: input ${this.traced.inputs[i]!.name} contains NaN or Inf; the batch was not trained on`);
     }
-    this.host?.adopt();
     const feeds = this.baseFeeds(batch, n);
     for (const k of this.stateInputs) feeds[k] = this.store.values.get(k)!;
     if (!this.host) for (const [k, v] of Object.entries(this.optimizer.scalars(stepNo))) feeds[`opt_${k}`] = scalarTensor(v);

@@ -69,7 +69,8 @@ export class HostUpdate {
 
   /**
    * Make the store's tensors the views of kernel memory again: a value replaced since the last
-   * step (a restored checkpoint, best weights put back) is copied in first.
+   * step (a restored checkpoint, best weights put back) is copied in first. `apply` does this;
+   * a step that fed a replaced tensor fed the same values.
    */
   adopt(): void {
     for (const { param, state } of this.byName.values())

@@ -151,7 +151,6 @@ export class DataParallelStep {
 
   async run(batch: ArrayLike<Rows>, n: number): Promise<StepResult> {
     const stepNo = this.store.step + 1;
-    this.host?.adopt();
     const inputs = this.names.inputs;
     for (let i = 0; i < batch.length; i++) {
       const b = batch[i]!;
