@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { runCommand, dataDirOption, intArg } from './args.js';
 import { outputDirOption } from './output.js';
+import { onStopSignal } from '../util/stop-signals.js';
 
 export function registerPlayground(program: Command): void {
   runCommand(program, 'web-bundle', 'export a run for the browser playground: ONNX models, manifest, an embedding set and an in-browser training bundle')
@@ -36,17 +37,12 @@ export function registerPlayground(program: Command): void {
         await writeWebBundle(dir, modelDir, { dataDir: o.dataDir, checkpoint: o.checkpoint });
         const s = await startPlaygroundServer({ modelDir, distDir: o.webDir, port: o.port, host: o.host });
         process.stdout.write(`playground for ${dir} at ${s.url} (Ctrl-C to stop)\n`);
-        let stopping = false;
-        const stop = () => {
-          if (stopping) return; // Ctrl-C may arrive twice (terminal and launcher; bin/malloc-tuning.js)
-          stopping = true;
+        onStopSignal(() =>
           void s.close().then(() => {
             cleanup();
             process.exit(0);
-          });
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
+          }),
+        );
       } catch (e) {
         cleanup();
         throw e;

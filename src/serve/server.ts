@@ -18,6 +18,7 @@ import { Metrics } from './metrics.js';
 import { answerHelpers } from './answers.js';
 import { HttpError, redactPaths, STATUS_NAMES } from './http-error.js';
 import { InferencePool, OverloadedError, type PoolOptions } from './pool.js';
+import { onStopSignal } from '../util/stop-signals.js';
 import { sampleReader } from './request-samples.js';
 import { installValidation, routeSchemas } from './schemas.js';
 import type { RouteContext } from './routes/context.js';
@@ -226,11 +227,7 @@ export async function serve(runDir: string, opts: ServeOptions = {}, onLog: (lin
     throw new Error(`--host ${host} exposes the service beyond this machine: give a token (--token or LATENTKIT_TOKEN) that clients send as "Authorization: Bearer TOKEN", or --insecure to serve without one`);
   const svc = await createService(runDir, opts);
   const url = await svc.app.listen({ port: opts.port ?? 8080, host: opts.host ?? '127.0.0.1' });
-  let stopping = false;
-  const stop = (signal: string) => {
-    // A repeat is ignored: Ctrl-C reaches a relaunched CLI from the terminal and from its launcher.
-    if (stopping) return;
-    stopping = true;
+  onStopSignal((signal) => {
     onLog(`${signal}: finishing requests in flight, then exiting`);
     const force = setTimeout(() => {
       onLog('shutdown took over 10 s; exiting');
@@ -244,8 +241,6 @@ export async function serve(runDir: string, opts: ServeOptions = {}, onLog: (lin
         process.exit(1);
       },
     );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  });
   return { ...svc, url };
 }
